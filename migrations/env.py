@@ -1,0 +1,41 @@
+"""Alembic environment: the URL comes from our one config loader unless the caller set one."""
+
+from alembic import context
+from likeness.config import load_config
+from likeness.db.engine import engine_for_url
+from likeness.db.schema import metadata
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or load_config().database_url
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=url, target_metadata=metadata, literal_binds=True,
+                      render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = engine_for_url(url)
+    with engine.connect() as conn:
+        _run(conn)
+    engine.dispose()
+
+
+def _run(connection) -> None:
+    # Batch mode lets ALTERs work on SQLite too (table copy), so one migration fits both.
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
+                      compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
