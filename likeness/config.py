@@ -204,7 +204,8 @@ def _build(cls: type, values: Mapping[str, Any], prefix: str) -> Any:
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(values) - known
     if unknown:
-        raise ConfigError(f"unknown config key(s): {', '.join(prefix + k for k in sorted(unknown))}")
+        names = ", ".join(prefix + k for k in sorted(unknown))
+        raise ConfigError(f"unknown config key(s): {names}")
     kwargs = {}
     for name, value in values.items():
         hint = hints[name]

@@ -1,6 +1,7 @@
 """Alembic environment: the URL comes from our one config loader unless the caller set one."""
 
 from alembic import context
+
 from likeness.config import load_config
 from likeness.db.engine import engine_for_url
 from likeness.db.schema import metadata

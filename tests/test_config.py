@@ -22,8 +22,8 @@ def test_defaults_point_at_real_wikimedia_and_local_sqlite(tmp_path):
 
 
 def test_precedence_defaults_then_yaml_then_environment(tmp_path):
-    path = write_private(tmp_path / "config.yaml",
-                         "worker:\n  pool_size: 3\n  poll_interval: 7\noauth:\n  client_id: fromyaml\n")
+    yaml_text = "worker:\n  pool_size: 3\n  poll_interval: 7\noauth:\n  client_id: fromyaml\n"
+    path = write_private(tmp_path / "config.yaml", yaml_text)
     env = {"TOOL_WORKER__POOL_SIZE": "5", "TOOL_SECRET_KEY": "s3cret", "OTHER": "ignored"}
     cfg = load_config(path=path, environ=env)
     assert cfg.worker.pool_size == 5          # environment beats YAML

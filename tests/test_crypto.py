@@ -6,7 +6,8 @@ from likeness.crypto import InvalidToken, TokenCipher
 
 
 def test_round_trip_with_configured_key():
-    cfg = load_config(path="/absent", environ={"TOOL_OAUTH__TOKEN_KEY": Fernet.generate_key().decode()})
+    key = Fernet.generate_key().decode()
+    cfg = load_config(path="/absent", environ={"TOOL_OAUTH__TOKEN_KEY": key})
     cipher = TokenCipher.from_config(cfg)
     secret = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.payload.signature"
     stored = cipher.encrypt(secret)

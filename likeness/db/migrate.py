@@ -1,4 +1,4 @@
-"""Run Alembic migrations programmatically: ``python -m likeness.db.migrate [upgrade|downgrade REV]``.
+"""Run Alembic migrations: ``python -m likeness.db.migrate [upgrade [REV] | downgrade REV]``.
 
 Used by ``make run``, the Procfile's one-shot ``migrate`` and the tests.
 """

@@ -1,0 +1,1 @@
+"""The background worker: ``python -m worker``. Any number may run on one database."""
