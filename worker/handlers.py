@@ -1,12 +1,18 @@
-"""Which units of work a worker does, in the order it tries them each loop."""
+"""Which units of work a worker does, in the order it tries them each loop.
+
+Each area registers here: a loop handler (claims and does one bounded unit) or a job kind.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from worker.jobs import JobRunner
 
 if TYPE_CHECKING:
     from worker.main import Worker
 
 
 def register_handlers(worker: Worker) -> None:
-    """Each area adds its handler here (crawl, images, jobs, training, edits)."""
+    jobs = JobRunner(worker, max_attempts=worker.cfg.worker.max_attempts)
+    worker.add_handler("jobs", jobs)
