@@ -1,0 +1,85 @@
+"""Users and their OAuth tokens (always encrypted at rest through a TokenCipher)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select, update
+
+from likeness.crypto import TokenCipher
+from likeness.db.schema import users, utcnow
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    wiki_user_id: int
+    username: str
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str | None
+    refresh_token: str | None
+    expires_at: dt.datetime | None
+
+    def expires_within(self, seconds: float, now: dt.datetime | None = None) -> bool:
+        if self.expires_at is None:
+            return False
+        return self.expires_at <= (now or utcnow()) + dt.timedelta(seconds=seconds)
+
+
+def upsert(conn: Connection, wiki_user_id: int, username: str) -> User:
+    """Find the user by central id (names can change) or create them; keep the name current."""
+    row = conn.execute(select(users.c.id).where(users.c.wiki_user_id == wiki_user_id)).first()
+    if row is None:
+        user_id = conn.execute(insert(users).values(
+            wiki_user_id=wiki_user_id, username=username, last_seen_at=utcnow(),
+        )).inserted_primary_key[0]
+    else:
+        user_id = row.id
+        conn.execute(update(users).where(users.c.id == user_id).values(
+            username=username, last_seen_at=utcnow()))
+    return User(user_id, wiki_user_id, username)
+
+
+def get(conn: Connection, user_id: int) -> User | None:
+    row = conn.execute(select(users.c.id, users.c.wiki_user_id, users.c.username)
+                       .where(users.c.id == user_id)).first()
+    return User(row.id, row.wiki_user_id, row.username) if row else None
+
+
+def store_tokens(conn: Connection, user_id: int, cipher: TokenCipher, tokens: Tokens) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(
+        access_token=cipher.encrypt(tokens.access_token),
+        refresh_token=cipher.encrypt(tokens.refresh_token),
+        token_expires_at=tokens.expires_at,
+    ))
+
+
+def load_tokens(conn: Connection, user_id: int, cipher: TokenCipher) -> Tokens | None:
+    row = conn.execute(select(users.c.access_token, users.c.refresh_token,
+                              users.c.token_expires_at).where(users.c.id == user_id)).first()
+    if row is None or row.access_token is None:
+        return None
+    return Tokens(cipher.decrypt(row.access_token), cipher.decrypt(row.refresh_token),
+                  row.token_expires_at)
+
+
+def load_tokens_for_update(conn: Connection, user_id: int, cipher: TokenCipher) -> Tokens | None:
+    """Like load_tokens, but locks the row so only one process refreshes a rotating token."""
+    query = select(users.c.access_token, users.c.refresh_token, users.c.token_expires_at).where(
+        users.c.id == user_id)
+    if conn.dialect.name != "sqlite":  # SQLite's IMMEDIATE transaction already serialises
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None or row.access_token is None:
+        return None
+    return Tokens(cipher.decrypt(row.access_token), cipher.decrypt(row.refresh_token),
+                  row.token_expires_at)
+
+
+def clear_tokens(conn: Connection, user_id: int) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(
+        access_token=None, refresh_token=None, token_expires_at=None))
