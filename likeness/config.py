@@ -86,7 +86,7 @@ class WorkerConfig:
     retry_base_seconds: int = 60
     recrawl_hours: float = 24.0
     batch_size: int = 8
-    health_file: str = "/tmp/likeness-worker-health"
+    health_file: str = "/tmp/likeness-worker-health"  # noqa: S108 - a liveness marker only
 
 
 @dataclass(frozen=True)
