@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from worker.jobs import JobRunner
+from worker.retention import RetentionSweep
 
 if TYPE_CHECKING:
     from worker.main import Worker
@@ -16,3 +17,4 @@ if TYPE_CHECKING:
 def register_handlers(worker: Worker) -> None:
     jobs = JobRunner(worker, max_attempts=worker.cfg.worker.max_attempts)
     worker.add_handler("jobs", jobs)
+    worker.add_handler("retention", RetentionSweep(worker))
