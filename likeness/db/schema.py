@@ -262,6 +262,10 @@ decisions = Table(
     Column("via", String(12), nullable=False, default="classify",
            comment="classify | review | box | seed: the screen the answer came from"),
     _created(),
+    Column("client_token", String(64),
+           comment="Token the browser generated for this answer; a retried POST finds it"),
+    # A retried POST (same token) records nothing new.
+    UniqueConstraint("user_id", "client_token"),
     CheckConstraint(
         "answer IN ('yes','no','not_face','skip','approve','reject','undo')", name="answer"),
     comment="Every human answer, append-only; a face's label is derived from its latest ones",
