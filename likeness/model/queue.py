@@ -1,0 +1,120 @@
+"""Which faces to ask about next.
+
+Uncertainty first: the faces whose score is closest to the decision threshold (in logit space)
+are the ones whose answer moves the threshold and the weights most. A batch is spread out: at
+most one face per image, and no two faces closer than `min_distance` in encoding space (near
+duplicates teach the same thing twice). A small random share keeps a sample of the whole
+population among the answers, so the precision estimate can be audited without bias.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from likeness.model import distances
+from likeness.model.encodings import as_matrix
+
+MIN_DISTANCE = 0.25   # below this, two faces are near-duplicates (same person, similar photo)
+_EPS = 1e-6
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, np.float64), _EPS, 1.0 - _EPS)
+    return np.log(p) - np.log1p(-p)
+
+
+def priority(scores: np.ndarray, threshold: float) -> np.ndarray:
+    """Queue order key, lower first: |logit(score) - logit(threshold)| (float32)."""
+    return np.abs(logit(scores) - float(logit(np.float64(threshold)))).astype(np.float32)
+
+
+def _random_count(k: int, share: float, rng: np.random.Generator) -> int:
+    """k * share, rounded at random so that small batches still honour the share on average."""
+    expected = k * share
+    base = int(np.floor(expected))
+    return base + int(rng.random() < expected - base)
+
+
+def select_next(scores: np.ndarray, image_ids: np.ndarray, encodings: np.ndarray,
+                labelled_mask: np.ndarray, k: int, threshold: float,
+                rng: np.random.Generator, random_share: float = 0.1,
+                exclude: np.ndarray | None = None,
+                min_distance: float = MIN_DISTANCE) -> np.ndarray:
+    """Indices of up to k faces to ask next, in asking order.
+
+    scores: current model scores of all faces; labelled_mask: faces with a human answer;
+    exclude: faces not to ask now (reserved for someone else, skipped by this user).
+    Faces picked at random come first in the batch so a short session still includes them.
+    """
+    scores = np.asarray(scores, np.float32)
+    image_ids = np.asarray(image_ids)
+    n = len(scores)
+    if not (len(image_ids) == n == len(labelled_mask)):
+        raise ValueError("scores, image_ids and labelled_mask must have the same length")
+    if not 0.0 <= random_share <= 1.0:
+        raise ValueError("random_share must be in [0, 1]")
+    open_ = ~np.asarray(labelled_mask, bool)
+    if exclude is not None:
+        open_ &= ~np.asarray(exclude, bool)
+    pool = np.flatnonzero(open_)
+    if k <= 0 or len(pool) == 0:
+        return np.zeros(0, np.int64)
+    n_random = min(_random_count(k, random_share, rng), len(pool))
+    random_pick = rng.choice(pool, size=n_random, replace=False) if n_random else pool[:0]
+    ordered = pool[np.argsort(priority(scores[pool], threshold), kind="stable")]
+    rest = spread(ordered, image_ids, encodings, k - n_random, min_distance,
+                  taken=random_pick)
+    return np.concatenate([random_pick, rest]).astype(np.int64)
+
+
+def spread(ordered: np.ndarray, image_ids: np.ndarray, encodings: np.ndarray, k: int,
+           min_distance: float = MIN_DISTANCE, taken: np.ndarray | None = None) -> np.ndarray:
+    """Greedy: walk `ordered`, keep a face unless its image or a near-duplicate is already kept.
+
+    If that leaves fewer than k, the rest are filled from the skipped faces, still one per image
+    where possible, so a small project never runs dry.
+    """
+    x = as_matrix(encodings)
+    kept: list[int] = list(taken) if taken is not None else []
+    n_taken = len(kept)
+    images = {image_ids[i] for i in kept}
+    skipped: list[int] = []
+    for i in ordered:
+        if len(kept) - n_taken >= k:
+            break
+        if i in kept:
+            continue
+        if image_ids[i] in images:
+            skipped.append(int(i))
+            continue
+        if kept and distances.nearest(x[i:i + 1], x[kept])[0] < min_distance:
+            skipped.append(int(i))
+            continue
+        kept.append(int(i))
+        images.add(image_ids[i])
+    for i in skipped:  # fallback when diversity leaves too few
+        if len(kept) - n_taken >= k:
+            break
+        kept.append(i)
+    return np.asarray(kept[n_taken:], np.int64)
+
+
+def cold_start_order(seed_encodings: np.ndarray, encodings: np.ndarray,
+                     seed_mask: np.ndarray | None = None,
+                     labelled_mask: np.ndarray | None = None) -> np.ndarray:
+    """Asking order before any model exists: seed faces first, then faces nearest a seed.
+
+    seed_encodings: provisional positives (faces of the item's P18 image, faces on files that
+    already carry P180 = the item); seed_mask: which of `encodings` are those seed faces in this
+    project. Labelled faces are left out. Without seeds, the original order.
+    """
+    x = as_matrix(encodings)
+    seeds = as_matrix(seed_encodings)
+    n = len(x)
+    seed_mask = np.zeros(n, bool) if seed_mask is None else np.asarray(seed_mask, bool)
+    open_ = np.ones(n, bool) if labelled_mask is None else ~np.asarray(labelled_mask, bool)
+    d = distances.nearest(x, seeds) if len(seeds) else np.zeros(n, np.float32)
+    # seeds first (nearest to the other seeds first), then everyone else by distance
+    key = np.where(seed_mask, -1.0, 0.0) + np.minimum(d, 10.0) / 100.0
+    idx = np.flatnonzero(open_)
+    return idx[np.argsort(key[idx], kind="stable")].astype(np.int64)
