@@ -20,6 +20,16 @@ from likeness.faces.types import ImageError
 _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 _WIDE_GREY_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 _TEXT_STARTS = (b"<", b"{", b"[")
+# Signatures of formats Commons serves: recognised, but Pillow could not parse the header.
+_IMAGE_MAGIC = (
+    b"\xff\xd8\xff",
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"II*\x00",
+    b"MM\x00*",
+    b"BM",
+)
 
 
 class DecodeError(Exception):
@@ -155,6 +165,10 @@ def _classify_unidentified(data: bytes) -> DecodeError:
         if b"<svg" in head:
             return DecodeError("unsupported", "SVG is a vector format; fetch a PNG thumbnail")
         return DecodeError("html", f"a text/HTML page, not an image: {_preview(head)}")
+    if data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        if _riff_truncated(data):
+            return DecodeError("truncated", "RIFF header announces more bytes than received")
+        return DecodeError("corrupt", f"broken image header: {data[:16].hex()}")
     if _looks_like_text(data[:512]):
         return DecodeError("html", f"text, not an image: {_preview(head)}")
     return DecodeError("not_an_image", f"unrecognised image format: {data[:16].hex()}")
