@@ -4,7 +4,8 @@ The classifier's score is a calibrated probability (see classifier.py), so the e
 precision of a set of proposals is the mean score over it. The threshold is the lowest score
 at which the proposals (after the one-per-image rule) are expected to be at least
 target-precise, and never lower than the threshold the labelled faces allow (no labelled
-negative above it, leave-one-out) nor than 0.5.
+negative above it, leave-one-out) nor than 0.5. With fewer than MIN_NEGATIVES human negatives,
+every proposal must score at least the target precision on its own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from likeness.model import constraints
 from likeness.model.classifier import Model
 
 FLOOR = 0.5
+# Below this many human negatives the scores rest on the generic prior weights, unverified on
+# this project: then each proposal must itself score >= the target precision.
+MIN_NEGATIVES = 5
 
 
 def population_threshold(candidate_scores: np.ndarray, target: float) -> float:
@@ -45,6 +49,8 @@ def calibrate(model: Model, scores: np.ndarray, image_ids: np.ndarray, labelled:
     cand = constraints.candidates(scores, image_ids, labelled, confirmed)
     t_pop = population_threshold(scores[cand], model.target_precision)
     t_lab = float(model.calibration.get("labelled_threshold", 0.0))
+    if model.n_negative < MIN_NEGATIVES:
+        t_pop = max(t_pop, model.target_precision)
     threshold = max(t_pop, t_lab, FLOOR)
     proposed = cand & (scores >= threshold)
     n_conf = int(np.count_nonzero(confirmed))

@@ -92,10 +92,12 @@ class Model:
     def distances(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(d_pos, d_neg) for each row of x."""
         x = as_matrix(x)
-        d_pos = distances.nearest(x, self.pos_refs)
+        d_pos, d_prior, d_neg = distances.nearest_per_group(
+            x, [self.pos_refs, self.prior_refs, self.neg_refs])
         if len(self.prior_refs):
-            np.minimum(d_pos, distances.nearest(x, self.prior_refs) + PRIOR_PENALTY, out=d_pos)
-        return d_pos, distances.nearest(x, self.neg_refs)
+            d_prior += PRIOR_PENALTY
+            np.minimum(d_pos, d_prior, out=d_pos)
+        return d_pos, d_neg
 
     def score(self, x: np.ndarray) -> np.ndarray:
         """Probability in [0, 1] (float32) that each face is the target."""

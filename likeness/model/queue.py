@@ -24,8 +24,15 @@ def logit(p: np.ndarray) -> np.ndarray:
 
 
 def priority(scores: np.ndarray, threshold: float) -> np.ndarray:
-    """Queue order key, lower first: |logit(score) - logit(threshold)| (float32)."""
-    return np.abs(logit(scores) - float(logit(np.float64(threshold)))).astype(np.float32)
+    """Queue order key, lower first (float32).
+
+    Distance in logit space to the nearer of two places where an answer teaches most: the
+    threshold (answers there move what gets proposed) and score 0.5 (the most uncertain faces,
+    whose answers move the weights). A high threshold alone would only ever ask likely yeses.
+    """
+    z = logit(scores)
+    to_threshold = np.abs(z - float(logit(np.float64(threshold))))
+    return np.minimum(to_threshold, np.abs(z)).astype(np.float32)
 
 
 def _random_count(k: int, share: float, rng: np.random.Generator) -> int:
