@@ -1,0 +1,58 @@
+"""Entity JSON: MediaInfo (``statements``, snaks without datatype) and Wikidata items and
+properties (``claims``, snaks with datatype), filtered by ``props`` and ``languages``."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from standin.state import Entity
+from standin.wikibase import with_datatypes
+
+DEFAULT_PROPS = {"info", "sitelinks", "aliases", "labels", "descriptions", "claims", "datatype"}
+
+
+def terms(values: dict[str, str], languages: list[str] | None) -> dict[str, Any]:
+    return {lang: {"language": lang, "value": v} for lang, v in values.items()
+            if not languages or lang in languages}
+
+
+def statements_json(ent: Entity) -> Any:
+    if ent.kind == "mediainfo":
+        if not ent.statements:
+            return []  # PHP serialises an empty statement list as [] (T222159)
+        return copy.deepcopy(ent.statements)
+    return {p: [with_datatypes(s) for s in stmts] for p, stmts in ent.statements.items()}
+
+
+def serialize(ent: Entity, props: set[str] | None = None,
+              languages: list[str] | None = None, info: bool = True) -> dict[str, Any]:
+    props = props or DEFAULT_PROPS
+    out: dict[str, Any] = {}
+    if info and "info" in props:
+        out.update({"pageid": ent.pageid, "ns": ent.ns, "title": ent.title,
+                    "lastrevid": ent.lastrevid, "modified": ent.modified})
+    out["type"] = ent.kind
+    if ent.kind == "property" and "datatype" in props:
+        out["datatype"] = ent.datatype
+    out["id"] = ent.id
+    if "labels" in props:
+        out["labels"] = terms(ent.labels, languages)
+    if "descriptions" in props:
+        out["descriptions"] = terms(ent.descriptions, languages)
+    if ent.kind != "mediainfo" and "aliases" in props:
+        out["aliases"] = {lang: [{"language": lang, "value": a} for a in values]
+                          for lang, values in ent.aliases.items()
+                          if not languages or lang in languages}
+    if "claims" in props:
+        out["statements" if ent.kind == "mediainfo" else "claims"] = statements_json(ent)
+    if ent.kind == "item" and "sitelinks" in props:
+        out["sitelinks"] = {}
+    return out
+
+
+def after_edit(ent: Entity) -> dict[str, Any]:
+    """The entity as wbeditentity returns it: no pageid/ns/title/modified, lastrevid last."""
+    out = serialize(ent, info=False)
+    out["lastrevid"] = ent.lastrevid
+    return out
