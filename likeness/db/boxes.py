@@ -1,0 +1,125 @@
+"""Boxes people draw: a missed face, or a corrected box replacing a wrong one.
+
+A box is stored as fractions of the image (left, top, width, height in [0, 1]), the same
+representation the detector's faces use, so the worker encodes exactly the drawn region on
+whatever resolution it downloads: there is no pixel space to mix up. The web process never runs
+dlib: it inserts the face in state 'encoding' and queues an ``encode_box`` job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select, update
+
+from likeness.db import decisions, jobs
+from likeness.db.schema import faces, images, utcnow
+
+MIN_FRACTION = 0.01     # narrower than 1 % of the image is a click, not a face
+MIN_PIXELS = 12         # and dlib needs a few pixels of face on the detection thumbnail
+EPSILON = 1e-6
+
+
+class BoxError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Box:
+    left: float
+    top: float
+    width: float
+    height: float
+
+    @classmethod
+    def from_json(cls, data: object) -> Box:
+        if not isinstance(data, dict):
+            raise BoxError("bad_box", "box must be an object with left, top, width, height")
+        try:
+            values = [float(data[k]) for k in ("left", "top", "width", "height")]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BoxError("bad_box", "box needs numeric left, top, width and height") from exc
+        return cls(*values)
+
+    def validate(self, thumb_width: int | None, thumb_height: int | None) -> None:
+        values = (self.left, self.top, self.width, self.height)
+        if not all(math.isfinite(v) for v in values):
+            raise BoxError("bad_box", "box values must be finite numbers")
+        if min(values) < 0 or self.left + self.width > 1 + EPSILON \
+                or self.top + self.height > 1 + EPSILON:
+            raise BoxError("out_of_image", "the box must lie inside the image (fractions 0..1)")
+        if self.width < MIN_FRACTION or self.height < MIN_FRACTION:
+            raise BoxError("too_small", "the box is too small to hold a face")
+        if thumb_width and thumb_height and (self.width * thumb_width < MIN_PIXELS
+                                             or self.height * thumb_height < MIN_PIXELS):
+            raise BoxError("too_small", f"the box must be at least {MIN_PIXELS} pixels wide "
+                                        "and high on the image")
+
+
+def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, box: Box,
+            replaces: int | None = None, client_token: str | None = None,
+            now: dt.datetime | None = None) -> int:
+    """Insert a drawn face (the person, by the drawer's word) and queue its encoding.
+
+    With ``replaces``, the old face of the same image is marked 'replaced' and leaves every
+    queue; its decisions stay in the history. Returns the new face id.
+    """
+    image = conn.execute(
+        select(images.c.id, images.c.thumb_width, images.c.thumb_height)
+        .where(images.c.id == image_id, images.c.project_id == project_id)).first()
+    if image is None:
+        raise BoxError("no_image", f"image {image_id} is not in project {project_id}")
+    box.validate(image.thumb_width, image.thumb_height)
+    now = now or utcnow()
+    if replaces is not None:
+        old = conn.execute(
+            select(faces.c.id, faces.c.state).where(
+                faces.c.id == replaces, faces.c.image_id == image_id,
+                faces.c.project_id == project_id).with_for_update()).first()
+        if old is None:
+            raise BoxError("no_face", f"face {replaces} is not on image {image_id}")
+        if old.state == "replaced":
+            raise BoxError("already_replaced", f"face {replaces} was already replaced")
+        conn.execute(update(faces).where(faces.c.id == replaces).values(
+            state="replaced", reserved_by=None, reserved_until=None))
+    face_id = conn.execute(insert(faces).values(
+        project_id=project_id, image_id=image_id, box_left=box.left, box_top=box.top,
+        box_width=box.width, box_height=box.height, encoding=None, source="manual",
+        state="encoding", created_by=user_id, created_at=now,
+    )).inserted_primary_key[0]
+    jobs.enqueue(conn, "encode_box", project_id=project_id, face_id=face_id, user_id=user_id,
+                 payload={"replaces": replaces}, dedupe_key=f"encode_box:{face_id}")
+    # Drawing a face for the person is a yes about it (recorded like any answer, undoable).
+    decisions.record(conn, project_id=project_id, face_id=face_id, user_id=user_id,
+                     answer="yes", via="box", client_token=client_token, now=now)
+    return face_id
+
+
+def box_state(conn: Connection, project_id: int, face_id: int) -> dict | None:
+    """A face's box and state, e.g. to show whether a drawn box is encoded yet."""
+    row = conn.execute(
+        select(faces.c.id, faces.c.image_id, faces.c.state, faces.c.source, faces.c.label,
+               faces.c.box_left, faces.c.box_top, faces.c.box_width, faces.c.box_height)
+        .where(faces.c.id == face_id, faces.c.project_id == project_id)).first()
+    if row is None:
+        return None
+    return {"id": row.id, "image_id": row.image_id, "state": row.state, "source": row.source,
+            "label": row.label,
+            "box": {"left": row.box_left, "top": row.box_top, "width": row.box_width,
+                    "height": row.box_height}}
+
+
+def image_faces(conn: Connection, project_id: int, image_id: int) -> list[dict]:
+    """The other faces on an image (context boxes on the classify page)."""
+    rows = conn.execute(
+        select(faces.c.id, faces.c.state, faces.c.label, faces.c.box_left, faces.c.box_top,
+               faces.c.box_width, faces.c.box_height)
+        .where(faces.c.image_id == image_id, faces.c.project_id == project_id,
+               faces.c.state != "replaced").order_by(faces.c.id)).all()
+    return [{"id": r.id, "state": r.state, "label": r.label,
+             "box": {"left": r.box_left, "top": r.box_top, "width": r.box_width,
+                     "height": r.box_height}} for r in rows]

@@ -1,0 +1,179 @@
+"""Human answers about faces: record, undo (many levels), and the label cache they derive.
+
+Decisions are append-only. ``faces.label`` caches the latest non-undone labelling answer of a
+face (yes/approve -> 'yes', no/reject -> 'no', not_face -> 'not_face'; skip changes nothing) and
+is written in the same transaction as the decision, so the two never disagree. Each answer may
+carry a browser-generated ``client_token``: a retried POST with the same token returns the first
+decision instead of recording a second one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from likeness.db import jobs
+from likeness.db.schema import decisions, faces, projects, utcnow
+
+LABEL_OF = {"yes": "yes", "approve": "yes", "no": "no", "reject": "no", "not_face": "not_face"}
+ANSWERS = frozenset({"yes", "no", "not_face", "skip", "approve", "reject"})
+VIA = frozenset({"classify", "review", "box", "seed"})
+TOKEN_MAX = 64
+
+
+class DecisionError(ValueError):
+    """The answer cannot be recorded; ``code`` is a short machine-readable reason."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Recorded:
+    decision_id: int
+    face_id: int
+    answer: str
+    label: str | None          # the face's label after this decision
+    duplicate: bool            # True when a retried POST found the first recording
+
+
+def record(conn: Connection, *, project_id: int, face_id: int, user_id: int, answer: str,
+           via: str = "classify", client_token: str | None = None,
+           now: dt.datetime | None = None) -> Recorded:
+    """Record one answer and update the face's label; call inside ``engine.begin()``."""
+    if answer not in ANSWERS:
+        raise DecisionError("bad_answer", f"unknown answer {answer!r}")
+    if via not in VIA:
+        raise DecisionError("bad_via", f"unknown screen {via!r}")
+    _check_token(client_token)
+    if client_token:
+        previous = _by_token(conn, user_id, client_token)
+        if previous is not None:
+            return previous
+    face = conn.execute(
+        select(faces.c.id, faces.c.label, faces.c.state)
+        .where(faces.c.id == face_id, faces.c.project_id == project_id)
+        .with_for_update()
+    ).first()
+    if face is None:
+        raise DecisionError("no_face", f"face {face_id} is not in project {project_id}")
+    now = now or utcnow()
+    try:
+        with conn.begin_nested():
+            decision_id = conn.execute(insert(decisions).values(
+                project_id=project_id, face_id=face_id, user_id=user_id, answer=answer,
+                via=via, client_token=client_token, created_at=now,
+            )).inserted_primary_key[0]
+    except IntegrityError:
+        # Two copies of the same retried POST raced; the other one recorded it.
+        previous = _by_token(conn, user_id, client_token) if client_token else None
+        if previous is None:
+            raise
+        return previous
+    label = face.label
+    if answer in LABEL_OF:
+        # Labelled: out of everyone's queue, so nobody needs to hold it any more.
+        label = LABEL_OF[answer]
+        conn.execute(update(faces).where(faces.c.id == face_id).values(
+            label=label, labelled_at=now, reserved_by=None, reserved_until=None))
+    else:
+        # Skipped: free it for others at once (it stays hidden from this user).
+        conn.execute(update(faces).where(faces.c.id == face_id, faces.c.reserved_by == user_id)
+                     .values(reserved_by=None, reserved_until=None))
+    conn.execute(update(projects).where(projects.c.id == project_id)
+                 .values(last_activity_at=now))
+    if answer != "skip":
+        request_training(conn, project_id)
+    return Recorded(decision_id, face_id, answer, label, False)
+
+
+def undo_latest(conn: Connection, *, project_id: int, user_id: int,
+                client_token: str | None = None, via: str = "classify",
+                now: dt.datetime | None = None, reserve_seconds: int = 120) -> Recorded | None:
+    """Take back this user's newest not-yet-undone answer in the project; None if none is left.
+
+    The face is reserved for the user again so the page can show it back at once.
+    """
+    _check_token(client_token)
+    if client_token:
+        previous = _by_token(conn, user_id, client_token)
+        if previous is not None:
+            return previous
+    undo = decisions.alias("u")
+    target = conn.execute(
+        select(decisions.c.id, decisions.c.face_id, decisions.c.answer)
+        .where(decisions.c.user_id == user_id, decisions.c.project_id == project_id,
+               decisions.c.answer != "undo",
+               ~exists().where(and_(undo.c.undoes_id == decisions.c.id,
+                                    undo.c.answer == "undo")))
+        .order_by(decisions.c.id.desc()).limit(1)
+    ).first()
+    if target is None:
+        return None
+    now = now or utcnow()
+    # Lock the face first: concurrent answers on it serialise behind us.
+    conn.execute(select(faces.c.id).where(faces.c.id == target.face_id).with_for_update())
+    try:
+        with conn.begin_nested():
+            decision_id = conn.execute(insert(decisions).values(
+                project_id=project_id, face_id=target.face_id, user_id=user_id, answer="undo",
+                undoes_id=target.id, via=via, client_token=client_token, created_at=now,
+            )).inserted_primary_key[0]
+    except IntegrityError:
+        previous = _by_token(conn, user_id, client_token) if client_token else None
+        if previous is None:
+            raise
+        return previous
+    label, labelled_at = current_label(conn, target.face_id)
+    conn.execute(update(faces).where(faces.c.id == target.face_id).values(
+        label=label, labelled_at=labelled_at, reserved_by=user_id,
+        reserved_until=now + dt.timedelta(seconds=reserve_seconds)))
+    if target.answer != "skip":
+        request_training(conn, project_id)
+    return Recorded(decision_id, target.face_id, "undo", label, False)
+
+
+def current_label(conn: Connection, face_id: int) -> tuple[str | None, dt.datetime | None]:
+    """The label derived from a face's decisions: its latest non-undone labelling answer."""
+    undo = decisions.alias("u")
+    row = conn.execute(
+        select(decisions.c.answer, decisions.c.created_at)
+        .where(decisions.c.face_id == face_id, decisions.c.answer.in_(tuple(LABEL_OF)),
+               ~exists().where(and_(undo.c.undoes_id == decisions.c.id,
+                                    undo.c.answer == "undo")))
+        .order_by(decisions.c.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None, None
+    return LABEL_OF[row.answer], row.created_at
+
+
+def request_training(conn: Connection, project_id: int) -> None:
+    """New answers: ask a worker to retrain (one open job per project)."""
+    jobs.enqueue(conn, "train", project_id=project_id, dedupe_key=f"train:{project_id}")
+
+
+def history(conn: Connection, face_id: int) -> list:
+    """All decisions about a face, oldest first (for tests and the face detail view)."""
+    return list(conn.execute(
+        select(decisions).where(decisions.c.face_id == face_id).order_by(decisions.c.id)))
+
+
+def _check_token(token: str | None) -> None:
+    if token is not None and not (0 < len(token) <= TOKEN_MAX and token.isascii()):
+        raise DecisionError("bad_token", f"client token must be 1-{TOKEN_MAX} ASCII characters")
+
+
+def _by_token(conn: Connection, user_id: int, token: str) -> Recorded | None:
+    row = conn.execute(
+        select(decisions.c.id, decisions.c.face_id, decisions.c.answer)
+        .where(decisions.c.user_id == user_id, decisions.c.client_token == token)
+    ).first()
+    if row is None:
+        return None
+    label = conn.execute(select(faces.c.label).where(faces.c.id == row.face_id)).scalar()
+    return Recorded(row.id, row.face_id, row.answer, label, True)

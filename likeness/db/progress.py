@@ -1,0 +1,116 @@
+"""Project page numbers: progress bars, the score histogram, and whether any worker is alive.
+
+Every count is one grouped query on an index that covers it (images by status, faces by label
+and score, edits by state), so the page can poll it every few seconds on a big project.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import Connection, case, func, select
+
+from likeness.db import workers
+from likeness.db.schema import edits, faces, images, model_runs, projects, utcnow
+
+DEFAULT_THRESHOLD = 0.5
+HISTOGRAM_BINS = 20
+
+
+@dataclass(frozen=True)
+class Progress:
+    images_total: int        # crawled: files found in the category tree
+    images_processed: int    # detection finished (done, failed or not a photo)
+    images_failed: int
+    faces_total: int         # active faces (not replaced boxes)
+    faces_labelled: int      # a human answered yes, no or not a face
+    faces_positive: int      # label yes: confirmed by a person or approved in review
+    faces_proposed: int      # unlabelled, score at or above the threshold
+    edits_total: int
+    edits_written: int       # done or already on Commons
+    edits_failed: int
+    threshold: float
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def threshold(conn: Connection, project_id: int) -> float:
+    """The owner's threshold, else the latest model run's calibrated one, else 0.5."""
+    own = conn.execute(select(projects.c.threshold).where(projects.c.id == project_id)).scalar()
+    if own is not None:
+        return float(own)
+    calibrated = conn.execute(
+        select(model_runs.c.threshold).where(model_runs.c.project_id == project_id)
+        .order_by(model_runs.c.id.desc()).limit(1)).scalar()
+    return float(calibrated) if calibrated is not None else DEFAULT_THRESHOLD
+
+
+def progress(conn: Connection, project_id: int) -> Progress:
+    cut = threshold(conn, project_id)
+    by_status = dict(conn.execute(
+        select(images.c.status, func.count()).where(images.c.project_id == project_id)
+        .group_by(images.c.status)).all())
+    # Grouped by label on ix_faces_project_score; replaced/encoding boxes are few, so counting
+    # them out by state after grouping is not needed for the bars.
+    face_rows = conn.execute(
+        select(faces.c.label,
+               func.count(),
+               func.sum(case((faces.c.score >= cut, 1), else_=0)))
+        .where(faces.c.project_id == project_id)
+        .group_by(faces.c.label)).all()
+    by_label = {row[0]: (int(row[1]), int(row[2] or 0)) for row in face_rows}
+    by_edit = dict(conn.execute(
+        select(edits.c.state, func.count()).where(edits.c.project_id == project_id)
+        .group_by(edits.c.state)).all())
+    processed = sum(by_status.get(s, 0) for s in ("done", "failed", "skipped"))
+    return Progress(
+        images_total=sum(by_status.values()),
+        images_processed=processed,
+        images_failed=by_status.get("failed", 0),
+        faces_total=sum(n for n, _ in by_label.values()),
+        faces_labelled=sum(n for label, (n, _) in by_label.items() if label is not None),
+        faces_positive=by_label.get("yes", (0, 0))[0],
+        faces_proposed=by_label.get(None, (0, 0))[1],
+        edits_total=sum(by_edit.values()),
+        edits_written=by_edit.get("done", 0) + by_edit.get("skipped", 0),
+        edits_failed=by_edit.get("failed", 0),
+        threshold=cut,
+    )
+
+
+def score_histogram(conn: Connection, project_id: int,
+                    bins: int = HISTOGRAM_BINS) -> dict[str, list[int]]:
+    """Counts of scored faces per score bin for positives, negatives and unlabelled faces.
+
+    Bin i holds scores in [i/bins, (i+1)/bins); a score of exactly 1 goes in the last bin.
+    """
+    bin_of = func.floor(faces.c.score * bins)
+    rows = conn.execute(
+        select(faces.c.label, bin_of.label("bin"), func.count())
+        .where(faces.c.project_id == project_id, faces.c.score.is_not(None))
+        .group_by(faces.c.label, bin_of)).all()
+    result = {"positive": [0] * bins, "negative": [0] * bins, "unlabelled": [0] * bins}
+    names = {"yes": "positive", "no": "negative", None: "unlabelled"}
+    for label, index, count in rows:
+        name = names.get(label)
+        if name is None:      # not_face answers are no evidence about the person
+            continue
+        result[name][min(max(int(index), 0), bins - 1)] += int(count)
+    return result
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    latest_heartbeat: dt.datetime | None
+    alive: bool
+
+
+def worker_status(conn: Connection, stale_seconds: int,
+                  now: dt.datetime | None = None) -> WorkerStatus:
+    """Whether any worker has a fresh heartbeat (else the page shows a banner)."""
+    latest = workers.latest_heartbeat(conn)
+    now = now or utcnow()
+    alive = latest is not None and (now - latest).total_seconds() <= stale_seconds
+    return WorkerStatus(latest, alive)

@@ -1,0 +1,169 @@
+"""The ask-queue: which faces a labeller sees next, reserved so nobody else sees them meanwhile.
+
+A face is askable when it is unlabelled, active, encoded, not skipped by this user (an undone
+skip counts as not skipped) and not reserved by someone else. Order: ``priority`` (set by model
+runs, lower first), then id; the scan walks ``ix_faces_queue (project_id, label, priority)``.
+Before the project's first model run every priority is NULL, and provisional seeds come first.
+
+Reservations are short (``RESERVE_SECONDS``) and renewed while the page holds the face; a
+closed tab's faces become free again when they expire. Reserving is one transaction: select
+with ``FOR UPDATE SKIP LOCKED`` on MariaDB (two labellers never wait for or get the same rows),
+or under SQLite's IMMEDIATE transactions, then stamp ``reserved_by``/``reserved_until``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, exists, or_, select, update
+
+from likeness.db.schema import decisions, faces, images, model_runs, utcnow
+
+RESERVE_SECONDS = 120
+MAX_BATCH = 20
+
+
+@dataclass(frozen=True)
+class QueuedFace:
+    id: int
+    image_id: int
+    box: tuple[float, float, float, float]   # left, top, width, height: fractions of the image
+    score: float | None
+    source: str
+    title: str
+    page_id: int
+    thumb_url: str | None
+    thumb_width: int | None
+    thumb_height: int | None
+    reserved_until: dt.datetime
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id, "image_id": self.image_id,
+            "box": dict(zip(("left", "top", "width", "height"), self.box, strict=True)),
+            "score": self.score, "source": self.source, "title": self.title,
+            "page_id": self.page_id, "thumb_url": self.thumb_url,
+            "thumb_width": self.thumb_width, "thumb_height": self.thumb_height,
+            "reserved_until": self.reserved_until.isoformat() + "Z",
+        }
+
+
+def askable(project_id: int, user_id: int, now: dt.datetime):  # -> ColumnElement[bool]
+    """The WHERE clause of the queue (also used by tests and the benchmark's EXPLAIN)."""
+    skip = decisions.alias("s")
+    undo = decisions.alias("u")
+    skipped_by_me = exists().where(and_(
+        skip.c.face_id == faces.c.id, skip.c.user_id == user_id, skip.c.answer == "skip",
+        ~exists().where(and_(undo.c.undoes_id == skip.c.id, undo.c.answer == "undo"))))
+    return and_(
+        faces.c.project_id == project_id,
+        faces.c.label.is_(None),
+        faces.c.state == "active",
+        faces.c.encoding.is_not(None),
+        or_(faces.c.reserved_until.is_(None), faces.c.reserved_until < now,
+            faces.c.reserved_by == user_id),
+        ~skipped_by_me,
+    )
+
+
+def _has_model(conn: Connection, project_id: int) -> bool:
+    return conn.execute(
+        select(model_runs.c.id).where(model_runs.c.project_id == project_id).limit(1)
+    ).first() is not None
+
+
+def _reserve_ids(conn: Connection, where, k: int) -> list[int]:
+    """Up to k ids in queue order, locked (SKIP LOCKED) until the caller's commit.
+
+    The order must follow ix_faces_queue so the scan stops after k rows: a sort (filesort)
+    would lock every matching row and starve concurrent labellers.
+    """
+    query = select(faces.c.id).where(where).order_by(faces.c.priority, faces.c.id).limit(k)
+    if conn.dialect.name != "sqlite":
+        # On small tables the optimizer prefers scan + sort, which locks every row.
+        query = (query.with_hint(faces, "FORCE INDEX (ix_faces_queue)", "mysql")
+                 .with_hint(faces, "FORCE INDEX (ix_faces_queue)", "mariadb")
+                 .with_for_update(skip_locked=True))
+    return [row.id for row in conn.execute(query)]
+
+
+def next_faces(conn: Connection, project_id: int, user_id: int, k: int = 5, *,
+               held: Sequence[int] = (), now: dt.datetime | None = None,
+               reserve_seconds: int = RESERVE_SECONDS) -> list[QueuedFace]:
+    """Renew the user's ``held`` reservations and reserve up to ``k`` more faces, in order.
+
+    Call inside ``engine.begin()``. ``held`` are faces the page already shows or prefetched;
+    they are not returned again.
+    """
+    now = now or utcnow()
+    until = now + dt.timedelta(seconds=reserve_seconds)
+    held = [int(i) for i in held][:MAX_BATCH * 2]
+    if held:
+        renew(conn, user_id, held, until)
+    k = max(0, min(int(k), MAX_BATCH))
+    if k == 0:
+        return []
+    where = askable(project_id, user_id, now)
+    if held:
+        where = and_(where, faces.c.id.not_in(held))
+    ids: list[int] = []
+    if not _has_model(conn, project_id):
+        # No model yet: every priority is NULL; provisional seeds are the best first questions.
+        ids = _reserve_ids(conn, and_(where, faces.c.priority.is_(None),
+                                      faces.c.source == "seed"), k)
+        if ids:
+            where = and_(where, faces.c.id.not_in(ids))
+    if len(ids) < k:
+        ids += _reserve_ids(conn, where, k - len(ids))
+    if not ids:
+        return []
+    conn.execute(update(faces).where(faces.c.id.in_(ids))
+                 .values(reserved_by=user_id, reserved_until=until))
+    return _details(conn, ids, until)
+
+
+def renew(conn: Connection, user_id: int, face_ids: Sequence[int], until: dt.datetime) -> int:
+    """Extend this user's reservations (only those still theirs); returns how many."""
+    return conn.execute(
+        update(faces).where(faces.c.id.in_(list(face_ids)), faces.c.reserved_by == user_id,
+                            faces.c.label.is_(None))
+        .values(reserved_until=until)).rowcount
+
+
+def release(conn: Connection, user_id: int, face_ids: Sequence[int]) -> int:
+    """Give faces back (the page was closed): others may get them at once."""
+    if not face_ids:
+        return 0
+    return conn.execute(
+        update(faces).where(faces.c.id.in_(list(face_ids)), faces.c.reserved_by == user_id)
+        .values(reserved_by=None, reserved_until=None)).rowcount
+
+
+def face_details(conn: Connection, face_ids: Sequence[int]) -> list[QueuedFace]:
+    """The same view of faces without reserving them (e.g. the face an undo brings back)."""
+    return _details(conn, list(face_ids), None)
+
+
+def _details(conn: Connection, ids: list[int], until: dt.datetime | None) -> list[QueuedFace]:
+    rows = conn.execute(
+        select(faces.c.id, faces.c.image_id, faces.c.box_left, faces.c.box_top,
+               faces.c.box_width, faces.c.box_height, faces.c.score, faces.c.source,
+               faces.c.reserved_until, images.c.title, images.c.page_id, images.c.thumb_url,
+               images.c.thumb_width, images.c.thumb_height)
+        .join(images, images.c.id == faces.c.image_id)
+        .where(faces.c.id.in_(ids))
+    ).all()
+    by_id = {row.id: row for row in rows}
+    return [
+        QueuedFace(
+            id=row.id, image_id=row.image_id,
+            box=(row.box_left, row.box_top, row.box_width, row.box_height),
+            score=row.score, source=row.source, title=row.title, page_id=row.page_id,
+            thumb_url=row.thumb_url, thumb_width=row.thumb_width,
+            thumb_height=row.thumb_height,
+            reserved_until=until or row.reserved_until or utcnow(),
+        )
+        for row in (by_id[i] for i in ids if i in by_id)
+    ]
