@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from worker import edits
 from worker.jobs import JobRunner
 from worker.retention import RetentionSweep
 
@@ -18,3 +19,4 @@ def register_handlers(worker: Worker) -> None:
     jobs = JobRunner(worker, max_attempts=worker.cfg.worker.max_attempts)
     worker.add_handler("jobs", jobs)
     worker.add_handler("retention", RetentionSweep(worker))
+    edits.register(worker, jobs)  # send_edits / undo_edits jobs + the edit sender loop

@@ -1,0 +1,138 @@
+"""Which depicts statements a project wants written, and the preview shown before sending.
+
+Only faces a person confirmed (label 'yes' with a human yes/approve decision) are written; model
+proposals nobody reviewed never are.
+
+One statement per file: a P180 statement means "the file depicts Q", so two statements with the
+same value would be a duplicate, whatever their qualifiers. When people confirmed several faces
+of the target on one file (a person and their portrait on the wall, a reflection), the largest
+box is written as the region: it is the most likely to be the subject and the easiest to see in
+Wikidata Image Positions. Ties go to the lowest face id, so the choice is stable.
+
+Regions: the boxes are fractions of the image as displayed (after EXIF orientation). Commons
+renders thumbnails and reports width/height with EXIF rotation applied, and P2677 (read by
+Wikidata Image Positions) describes the image as displayed, so the fractions map to ``pct:``
+directly; 1 decimal (0.1 %: 4 px on a 4000 px photo) is finer than any face box is accurate.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from likeness.db import edits as edit_rows
+from likeness.db.edits import ConfirmedFace, Wanted
+from likeness.faces.types import Box, BoxError
+
+REGION_DECIMALS = 1
+SAMPLE_SIZE = 24
+
+
+def region_of(box: tuple[float, float, float, float]) -> str:
+    """IIIF ``pct:x,y,w,h`` for a stored box (fractions), rounded and kept inside [0, 100]."""
+    left, top, width, height = (float(v) for v in box)
+    # Clamp tiny float overshoots (a box touching the right edge may sum to 1.0000001).
+    # Keep at least one rounding step (0.1 %) inside on each axis, so a box in the far corner
+    # cannot round to x=100 with a non-zero width.
+    step = 10.0 ** -(REGION_DECIMALS + 2)
+    left, top = min(max(left, 0.0), 1.0 - step), min(max(top, 0.0), 1.0 - step)
+    width = min(max(width, step), 1.0 - left)
+    height = min(max(height, step), 1.0 - top)
+    return Box(left, top, width, height).to_iiif(decimals=REGION_DECIMALS)
+
+
+def choose_face(faces: Iterable[ConfirmedFace]) -> ConfirmedFace | None:
+    """The face whose region is written for one file: the largest box, then the lowest id."""
+    best: ConfirmedFace | None = None
+    for face in faces:
+        if best is None or _area(face) > _area(best) or (
+                _area(face) == _area(best) and face.face_id < best.face_id):
+            best = face
+    return best
+
+
+def _area(face: ConfirmedFace) -> float:
+    return face.box[2] * face.box[3]
+
+
+def wanted_edits(conn: Connection, project_id: int, qid: str) -> list[Wanted]:
+    """One Wanted per file with a confirmed face of the project's person, by page id."""
+    by_page: dict[int, list[ConfirmedFace]] = {}
+    for face in edit_rows.confirmed_faces(conn, project_id):
+        by_page.setdefault(face.page_id, []).append(face)
+    wanted = []
+    for page_id in sorted(by_page):
+        face = choose_face(by_page[page_id])
+        if face is None:
+            continue
+        try:
+            region = region_of(face.box)
+        except BoxError:
+            continue  # a degenerate stored box: nothing sensible to write
+        wanted.append(Wanted(page_id, face.title, qid, face.face_id, region))
+    return wanted
+
+
+@dataclass(frozen=True)
+class SampleItem:
+    page_id: int
+    title: str
+    thumb_url: str | None
+    box: tuple[float, float, float, float]
+    region: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What 'Send edits' would do now, shown before anything is queued."""
+
+    qid: str
+    label: str
+    new: list[Wanted]              # pairs nobody queued yet (or cancelled / removed again)
+    already: int                   # pairs already queued, sent or skipped (by any project)
+    precision: float | None        # latest model run's precision estimate
+    model_run_id: int | None
+    sample: list[SampleItem]
+
+    @property
+    def count(self) -> int:
+        return len(self.new)
+
+
+def preview(conn: Connection, project_id: int, sample_size: int = SAMPLE_SIZE) -> Preview:
+    project = edit_rows.project_settings(conn, project_id)
+    if project is None:
+        raise LookupError(f"no project {project_id}")
+    wanted = wanted_edits(conn, project_id, project.qid)
+    existing = edit_rows.existing_pairs(conn, [w.page_id for w in wanted], project.qid)
+    new = [w for w in wanted if w.page_id not in existing or _reopenable(existing[w.page_id])]
+    precision, run_id = edit_rows.latest_precision(conn, project_id)
+    faces = {f.face_id: f for f in edit_rows.confirmed_faces(conn, project_id)}
+    sample = [SampleItem(w.page_id, w.title, faces[w.face_id].thumb_url, faces[w.face_id].box,
+                         w.region) for w in new[:sample_size] if w.face_id in faces]
+    return Preview(project.qid, project.label, new, len(wanted) - len(new), precision, run_id,
+                   sample)
+
+
+def _reopenable(edit: edit_rows.Edit) -> bool:
+    return edit.state == "cancelled" or (edit.action == "remove" and edit.state == "done")
+
+
+def new_batch_id() -> str:
+    """12 hex digits, the form EditGroups' custom-batch ('CB') links accept."""
+    return secrets.token_hex(6)
+
+
+def queue_project(conn: Connection, project_id: int, user_id: int,
+                  batch_id: str | None = None) -> tuple[str, edit_rows.QueueResult]:
+    """Queue every wanted edit of the project, sent by ``user_id``; returns (batch, result)."""
+    project = edit_rows.project_settings(conn, project_id)
+    if project is None:
+        raise LookupError(f"no project {project_id}")
+    batch_id = batch_id or new_batch_id()
+    wanted = wanted_edits(conn, project_id, project.qid)
+    return batch_id, edit_rows.queue(conn, wanted, project_id=project_id, user_id=user_id,
+                                     batch_id=batch_id)
