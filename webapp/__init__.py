@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from likeness.config import REPO_ROOT, Config, load_config
 from webapp.context import init_context
@@ -15,13 +16,45 @@ def create_app(cfg: Config | None = None) -> Flask:
         template_folder=str(REPO_ROOT / "templates"),
         static_folder=str(REPO_ROOT / "static"),
     )
+    # Toolforge's front proxy terminates TLS and says so in X-Forwarded-Proto.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1)  # type: ignore[method-assign]
     init_context(app, cfg)
-    register_blueprints(app)
+    init_cross_cutting(app)
+    register_blueprints(app, cfg)
     return app
 
 
-def register_blueprints(app: Flask) -> None:
-    from webapp.blueprints import health, home
+def init_cross_cutting(app: Flask) -> None:
+    from webapp.api import init_api
+    from webapp.i18n import init_i18n
+    from webapp.security import init_security
+    from webapp.templating import init_templating
+
+    init_api(app)
+    init_security(app)
+    init_i18n(app)
+    init_templating(app)
+
+
+def register_blueprints(app: Flask, cfg: Config) -> None:
+    from webapp import auth, i18n, openapi
+    from webapp.blueprints import (
+        api_lookup,
+        api_projects,
+        health,
+        home,
+        invites,
+        leaderboard,
+        projects,
+    )
 
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
+    auth.register(app, cfg)
+    app.register_blueprint(i18n.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(projects.bp)
+    app.register_blueprint(invites.bp)
+    app.register_blueprint(leaderboard.bp)
+    app.register_blueprint(api_projects.bp)
+    app.register_blueprint(api_lookup.bp)

@@ -2,9 +2,12 @@
 
 from flask import Blueprint
 
+from webapp.access import public
+
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@public
 def healthz() -> tuple[str, int]:
     return "", 200

@@ -1,0 +1,137 @@
+"""Projects: create (with the owner's membership and a first crawl), read, settings, delete."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from likeness.db import jobs
+from likeness.db.schema import faces, images, project_members, projects, utcnow
+
+STATUSES = ("active", "paused", "archived")
+# Settings an owner may change after creation (everything else is fixed or the worker's).
+SETTINGS = ("threshold", "depth", "status", "share_knowledge", "seed_outside_tree",
+            "add_region_to_existing", "members_can_send")
+
+
+@dataclass(frozen=True)
+class Project:
+    id: int
+    owner_id: int
+    qid: str
+    label: str
+    description: str
+    reference_file: str | None
+    category: str
+    depth: int
+    threshold: float | None
+    status: str
+    share_knowledge: bool
+    seed_outside_tree: bool
+    add_region_to_existing: bool
+    members_can_send: bool
+    next_crawl_at: dt.datetime | None
+    last_crawled_at: dt.datetime | None
+    last_activity_at: dt.datetime | None
+    created_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> Project:
+        mapping = row._mapping
+        return cls(**{f.name: mapping[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    """A dashboard line: the project, the viewer's role and rough progress."""
+
+    project: Project
+    role: str
+    images_total: int
+    images_done: int
+    faces_total: int
+    faces_labelled: int
+
+
+def create(conn: Connection, *, owner_id: int, qid: str, label: str, category: str,
+           description: str = "", reference_file: str | None = None, depth: int = 1,
+           threshold: float | None = None) -> int:
+    """Insert the project, make its creator the owner and queue the first crawl at once."""
+    now = utcnow()
+    project_id = conn.execute(insert(projects).values(
+        owner_id=owner_id, qid=qid, label=label, description=description,
+        reference_file=reference_file, category=category, depth=depth, threshold=threshold,
+        status="active", next_crawl_at=now, last_activity_at=now,
+    )).inserted_primary_key[0]
+    conn.execute(insert(project_members).values(
+        project_id=project_id, user_id=owner_id, role="owner"))
+    jobs.enqueue(conn, "crawl", project_id=project_id, user_id=owner_id,
+                 dedupe_key=f"crawl:{project_id}")
+    return project_id
+
+
+def get(conn: Connection, project_id: int) -> Project | None:
+    row = conn.execute(select(projects).where(projects.c.id == project_id)).first()
+    return Project.from_row(row) if row else None
+
+
+def update_settings(conn: Connection, project_id: int, **values: Any) -> None:
+    """Change owner settings; resuming or deepening schedules a crawl now."""
+    unknown = set(values) - set(SETTINGS)
+    if unknown:
+        raise ValueError(f"not a project setting: {', '.join(sorted(unknown))}")
+    if "status" in values and values["status"] not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+    if not values:
+        return
+    now = utcnow()
+    values = {**values, "last_activity_at": now}
+    if values.get("status") == "active" or "depth" in values:
+        values["next_crawl_at"] = now
+    conn.execute(update(projects).where(projects.c.id == project_id).values(**values))
+    if values.get("status") == "active" or "depth" in values:
+        jobs.enqueue(conn, "crawl", project_id=project_id, dedupe_key=f"crawl:{project_id}")
+
+
+def delete_project(conn: Connection, project_id: int) -> bool:
+    """Delete the project; foreign keys cascade to every derived row (faces and encodings too)."""
+    return conn.execute(delete(projects).where(projects.c.id == project_id)).rowcount == 1
+
+
+def list_for_user(conn: Connection, user_id: int, limit: int = 200) -> list[ProjectSummary]:
+    """The user's projects (owned and joined), newest first, with progress counts."""
+    rows = conn.execute(
+        select(projects, project_members.c.role)
+        .join(project_members, project_members.c.project_id == projects.c.id)
+        .where(project_members.c.user_id == user_id)
+        .order_by(projects.c.id.desc()).limit(limit)
+    ).all()
+    ids = [row.id for row in rows]
+    image_counts = _counts(conn, images.c.project_id, images.c.status == "done", ids)
+    face_counts = _counts(conn, faces.c.project_id, faces.c.label.is_not(None), ids)
+    result = []
+    for row in rows:
+        total_images, done_images = image_counts.get(row.id, (0, 0))
+        total_faces, labelled = face_counts.get(row.id, (0, 0))
+        result.append(ProjectSummary(Project.from_row(row), row.role, total_images,
+                                     done_images, total_faces, labelled))
+    return result
+
+
+def _counts(conn: Connection, column: Any, done: Any, ids: list[int]) -> dict[int, tuple]:
+    if not ids:
+        return {}
+    from sqlalchemy import case
+
+    query = (select(column, func.count(), func.sum(case((done, 1), else_=0)))
+             .where(column.in_(ids)).group_by(column))
+    return {row[0]: (int(row[1]), int(row[2] or 0)) for row in conn.execute(query)}
+
+
+def touch(conn: Connection, project_id: int) -> None:
+    """Record activity (answers, settings) for the retention policy."""
+    conn.execute(update(projects).where(projects.c.id == project_id).values(
+        last_activity_at=utcnow()))

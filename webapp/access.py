@@ -1,0 +1,123 @@
+"""Who may call what. Every view is wrapped in exactly one of these decorators:
+
+* ``@public``                 anyone, logged in or not;
+* ``@login_required``         a logged-in user (HTML: redirect to /login?next=...; API: 401);
+* ``@member_required()``      a member of the project in the ``project_id`` URL argument;
+* ``@member_required("owner")`` its owner.
+
+The decorators record the rule on the view (``view.access``) and the authorization-matrix test
+(tests/test_web_authz.py) requests every route in ``app.url_map`` as anonymous, non-member,
+labeller and owner and checks the answers against that rule, so a new route without one of
+these decorators fails the test.
+
+``member_required`` loads ``g.project`` (likeness.db.projects.Project) and ``g.role``; a missing
+project is a 404, a non-member or wrong role a 403; JSON errors under /api.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from flask import abort, g, redirect, request, session, url_for
+
+from likeness.db import members, projects
+from likeness.db import users as users_db
+from likeness.db.users import User
+from webapp.api import api_error, is_api_request
+from webapp.context import engine
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PUBLIC = "public"
+LOGIN = "login"
+MEMBER = "member"
+OWNER = "owner"
+
+
+def _mark(view: Callable[..., Any], rule: str) -> None:
+    view.access = rule  # type: ignore[attr-defined]
+
+
+def current_user() -> User | None:
+    """The logged-in user, loaded once per request; None when anonymous (or deleted)."""
+    if "user" not in g:
+        uid = session.get("uid")
+        user = None
+        if isinstance(uid, int):
+            with engine().connect() as conn:
+                user = users_db.get(conn, uid)
+            if user is None:
+                session.pop("uid", None)
+        g.user = user
+    return g.user
+
+
+def public(view: F) -> F:
+    _mark(view, PUBLIC)
+    return view
+
+
+def _login_response() -> Any:
+    if is_api_request():
+        api_error(401, "login_required", "Log in to use this.")
+    target = request.full_path if request.query_string else request.path
+    if request.method != "GET":
+        target = request.referrer or "/"
+    return redirect(url_for("auth.login") + "?" + urlencode({"next": target}))
+
+
+def login_required(view: F) -> F:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return _login_response()
+        return view(*args, **kwargs)
+
+    _mark(wrapper, LOGIN)
+    return wrapper  # type: ignore[return-value]
+
+
+def member_required(role: str | None = None) -> Callable[[F], F]:
+    """Require membership of the project ``project_id`` (and ``role`` when given)."""
+    if role not in (None, "owner", "labeller"):
+        raise ValueError(f"unknown role {role!r}")
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                return _login_response()
+            project_id = kwargs.get("project_id")
+            with engine().connect() as conn:
+                project = projects.get(conn, project_id) if project_id else None
+                member_role = members.role_of(conn, project.id, user.id) if project else None
+            if project is None:
+                _deny(404, "not_found", "No such project.")
+            if member_role is None:
+                _deny(403, "not_member", "You are not a member of this project.")
+            if role is not None and member_role != role:
+                _deny(403, "wrong_role", f"Only the project's {role} may do this.")
+            g.project = project
+            g.role = member_role
+            return view(*args, **kwargs)
+
+        _mark(wrapper, OWNER if role == "owner" else MEMBER)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def require_writable() -> None:
+    """Refuse changes to an archived project (call inside a member_required view)."""
+    if g.project.status == "archived":
+        _deny(409, "archived", "This project is archived; unarchive it first.")
+
+
+def _deny(status: int, code: str, message: str) -> None:
+    if is_api_request():
+        api_error(status, code, message)
+    abort(status, message)

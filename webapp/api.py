@@ -1,0 +1,65 @@
+"""Conventions of the JSON API under /api: errors as {"error": {"code", "message"}}.
+
+Every blueprint under /api uses ``api_error`` for its own errors; ``init_api`` turns Flask's
+HTTP errors (404, 405, 413, 429 ...) into the same shape for /api paths, HTML elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from flask import Flask, Response, abort, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+API_PREFIX = "/api/"
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX) or request.path == API_PREFIX.rstrip("/")
+
+
+def error_response(status: int, code: str, message: str,
+                   headers: dict[str, str] | None = None) -> Response:
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def api_error(status: int, code: str, message: str) -> NoReturn:
+    """Stop the request with a JSON error (works in views and decorators)."""
+    abort(error_response(status, code, message))
+
+
+def json_body(max_keys: int = 50) -> dict[str, Any]:
+    """The request's JSON object, or a 400 JSON error; never None."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        api_error(400, "bad_json", "The request body must be a JSON object.")
+    if len(data) > max_keys:
+        api_error(400, "bad_json", "Too many fields.")
+    return data
+
+
+_CODES = {
+    400: "bad_request", 401: "login_required", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "too_large", 414: "uri_too_long",
+    422: "invalid", 429: "rate_limited", 500: "internal_error", 503: "unavailable",
+}
+
+
+def init_api(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        if exc.response is not None:  # abort(response): already shaped
+            return exc.response
+        if not is_api_request():
+            return exc
+        status = exc.code or 500
+        headers = {}
+        if status == 429 and exc.description and exc.description.isdigit():
+            headers["Retry-After"] = exc.description
+        message = exc.description if status != 429 else "Too many requests; slow down."
+        return error_response(status, _CODES.get(status, "error"), message or exc.name,
+                              headers)

@@ -1,0 +1,92 @@
+"""Login and logout. Two ways in:
+
+* an OAuth 2.0 consumer (``oauth.client_id`` + ``oauth.client_secret``): /login redirects to
+  Wikimedia through the Flask-Dance blueprint in ``webapp.auth.wikimedia``;
+* an owner-only access token (``oauth.owner_only_token``, a personal local install): /login shows
+  one button that checks the token against the profile endpoint and logs its owner in.
+
+``current_user()`` and ``login_required`` live in ``webapp.access`` and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from likeness.config import Config
+from likeness.db import users as users_db
+from likeness.db.users import Tokens
+from likeness.tokens import LoginRequired, cipher_for, fetch_profile, owner_only_mode
+from webapp.access import current_user, login_required, public
+from webapp.auth import wikimedia
+from webapp.auth.session import log_in, log_out, remember_next
+from webapp.context import config, engine
+from webapp.security import rate_limit, safe_next
+
+__all__ = ["bp", "current_user", "login_required", "register"]
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.get("/login")
+@public
+def login() -> object:
+    cfg = config()
+    next_url = safe_next(request.args.get("next"))
+    if current_user() is not None:
+        return redirect(next_url)
+    if cfg.oauth_configured:
+        remember_next(next_url)
+        return redirect(url_for("wikimedia.login"))
+    return render_template("auth/login.html", cfg=cfg, next_url=next_url,
+                           owner_only=owner_only_mode(cfg))
+
+
+@bp.post("/login/owner")
+@public
+@rate_limit("login")
+def login_owner() -> object:
+    """Owner-only mode: whoever owns the configured token is the one user of this install."""
+    cfg = config()
+    next_url = safe_next(request.form.get("next"))
+    if not owner_only_mode(cfg):
+        flash(_("Owner-only login is not configured."), "error")
+        return redirect(url_for("home.index"))
+    try:
+        profile = fetch_profile(cfg, cfg.oauth.owner_only_token)
+    except LoginRequired as exc:
+        log.warning("auth.owner_token_refused", extra={"error": str(exc)})
+        flash(_("Wikimedia refused the configured owner-only token: check "
+                "oauth.owner_only_token."), "error")
+        return redirect(url_for("auth.login"))
+    with engine().begin() as conn:
+        user = users_db.upsert(conn, profile.wiki_user_id, profile.username)
+        # No refresh token and no expiry: likeness.tokens returns the configured token.
+        users_db.store_tokens(conn, user.id, cipher_for(cfg),
+                              Tokens(cfg.oauth.owner_only_token, None, None))
+    log_in(user)
+    log.info("auth.login", extra={"user": user.id, "mode": "owner_only"})
+    return redirect(next_url)
+
+
+@bp.post("/logout")
+@public
+def logout() -> object:
+    # Stored tokens stay: the worker may still send this user's confirmed edits.
+    log_out()
+    return redirect(url_for("home.index"))
+
+
+def register(app: Flask, cfg: Config) -> None:
+    app.register_blueprint(bp)
+    if cfg.oauth_configured:
+        app.register_blueprint(wikimedia.make_blueprint(cfg))
+        # Flask-Dance's own views: mark them public and rate-limit starting the dance.
+        app.view_functions["wikimedia.login"] = public(
+            rate_limit("login")(app.view_functions["wikimedia.login"]))
+        app.view_functions["wikimedia.authorized"] = public(
+            app.view_functions["wikimedia.authorized"])

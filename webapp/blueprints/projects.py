@@ -1,0 +1,141 @@
+"""Project pages: create, overview, settings (pause, resume, archive), delete, members, leave."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from likeness.db import members, projects
+from webapp.access import current_user, login_required, member_required
+from webapp.context import config, engine
+from webapp.project_input import InputErrors, parse_settings, prepare_new_project
+from webapp.security import rate_limit
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("projects", __name__, url_prefix="/projects")
+
+STATUS_ACTIONS = {"pause": "paused", "resume": "active", "archive": "archived",
+                  "unarchive": "paused"}
+
+
+@bp.get("/new")
+@login_required
+def new() -> str:
+    return render_template("projects/new.html", form={}, errors={})
+
+
+@bp.post("/new")
+@login_required
+@rate_limit("write")
+def create() -> object:
+    user = current_user()
+    assert user is not None
+    try:
+        prepared = prepare_new_project(config(), request.form, str(get_locale() or "en"))
+    except InputErrors as exc:
+        return render_template("projects/new.html", form=request.form, errors=exc.errors), 422
+    with engine().begin() as conn:
+        project_id = projects.create(
+            conn, owner_id=user.id, qid=prepared.item.qid, label=prepared.item.label,
+            description=prepared.item.description, reference_file=prepared.item.reference_file,
+            category=prepared.category.title, depth=prepared.depth)
+    log.info("project.created", extra={"project": project_id, "user": user.id})
+    if "category_size_unknown" in prepared.warnings:
+        flash(_("Commons did not say how big the category is; the worker will find out."),
+              "info")
+    flash(_("Project created. The worker starts looking for faces now."), "success")
+    return redirect(url_for("projects.view", project_id=project_id))
+
+
+@bp.get("/<int:project_id>")
+@member_required()
+def view(project_id: int) -> str:
+    with engine().connect() as conn:
+        summary = next((s for s in projects.list_for_user(conn, current_user().id)
+                        if s.project.id == project_id), None)
+        people = members.list_members(conn, project_id)
+    return render_template("projects/view.html", project=g.project, role=g.role,
+                           summary=summary, members=people)
+
+
+@bp.get("/<int:project_id>/settings")
+@member_required("owner")
+def settings(project_id: int) -> str:
+    return render_template("projects/settings.html", project=g.project, errors={})
+
+
+@bp.post("/<int:project_id>/settings")
+@member_required("owner")
+@rate_limit("write")
+def save_settings(project_id: int) -> object:
+    form = {k: v for k, v in request.form.items() if k != "status"}
+    try:
+        values = parse_settings(form, checkboxes=True)
+    except InputErrors as exc:
+        return render_template("projects/settings.html", project=g.project,
+                               errors=exc.errors), 422
+    with engine().begin() as conn:
+        projects.update_settings(conn, project_id, **values)
+    flash(_("Settings saved."), "success")
+    return redirect(url_for("projects.settings", project_id=project_id))
+
+
+@bp.post("/<int:project_id>/status")
+@member_required("owner")
+def change_status(project_id: int) -> object:
+    status = STATUS_ACTIONS.get(request.form.get("action", ""))
+    if status is None:
+        abort(400, "Unknown action.")
+    with engine().begin() as conn:
+        projects.update_settings(conn, project_id, status=status)
+    flash(_("Project status: %(status)s.", status=status), "success")
+    return redirect(url_for("projects.settings", project_id=project_id))
+
+
+@bp.post("/<int:project_id>/delete")
+@member_required("owner")
+def delete(project_id: int) -> object:
+    if request.form.get("confirm", "").strip().upper() != g.project.qid.upper():
+        flash(_("Type the project's Q-id to confirm deletion."), "error")
+        return redirect(url_for("projects.settings", project_id=project_id))
+    with engine().begin() as conn:
+        projects.delete_project(conn, project_id)
+    log.info("project.deleted", extra={"project": project_id, "user": current_user().id})
+    flash(_("The project and everything derived from it (faces, encodings, answers) "
+            "were deleted."), "success")
+    return redirect(url_for("home.index"))
+
+
+@bp.get("/<int:project_id>/members")
+@member_required()
+def member_list(project_id: int) -> str:
+    with engine().connect() as conn:
+        people = members.list_members(conn, project_id)
+    return render_template("projects/members.html", project=g.project, role=g.role,
+                           members=people)
+
+
+@bp.post("/<int:project_id>/members/<int:user_id>/remove")
+@member_required("owner")
+def remove_member(project_id: int, user_id: int) -> object:
+    with engine().begin() as conn:
+        removed = members.remove(conn, project_id, user_id)
+    flash(_("Member removed.") if removed else _("Nobody to remove."),
+          "success" if removed else "error")
+    return redirect(url_for("projects.member_list", project_id=project_id))
+
+
+@bp.post("/<int:project_id>/leave")
+@member_required()
+def leave(project_id: int) -> object:
+    if g.role == "owner":
+        flash(_("The owner cannot leave; delete the project instead."), "error")
+        return redirect(url_for("projects.view", project_id=project_id))
+    with engine().begin() as conn:
+        members.remove(conn, project_id, current_user().id)
+    flash(_("You left the project. Your answers stay and keep helping it."), "success")
+    return redirect(url_for("home.index"))

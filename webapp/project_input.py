@@ -1,0 +1,149 @@
+"""Checking what people send to create or change a project; shared by the HTML forms and /api.
+
+Values arrive as strings (forms) or JSON values (API); everything is bounded and validated here,
+and errors name the field so both front ends can show them next to it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from likeness.config import Config
+from webapp.lookups import (
+    BadInput,
+    CategoryPreview,
+    ItemSummary,
+    LookupUnavailable,
+    category_preview,
+    item_summary,
+    normalize_category,
+    parse_qid,
+)
+
+MAX_FIELD = 500
+FLAGS = ("share_knowledge", "seed_outside_tree", "add_region_to_existing", "members_can_send")
+
+
+class InputErrors(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class NewProject:
+    item: ItemSummary
+    category: CategoryPreview
+    depth: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def _text(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str | int):
+        raise BadInput("Expected text.")
+    value = str(value)
+    if len(value) > MAX_FIELD:
+        raise BadInput("Too long.")
+    return value.strip()
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "on", "yes")
+
+
+def parse_depth(value: Any) -> int:
+    try:
+        depth = int(str(value).strip())
+    except ValueError as exc:
+        raise BadInput("Depth must be a whole number from 0 to 10.") from exc
+    if not 0 <= depth <= 10:
+        raise BadInput("Depth must be a whole number from 0 to 10.")
+    return depth
+
+
+def parse_threshold(value: Any) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        threshold = float(str(value).strip())
+    except ValueError as exc:
+        raise BadInput("Threshold must be a number between 0 and 1, or empty.") from exc
+    if not math.isfinite(threshold) or not 0.0 <= threshold <= 1.0:
+        raise BadInput("Threshold must be a number between 0 and 1, or empty.")
+    return threshold
+
+
+def prepare_new_project(cfg: Config, data: Mapping[str, Any], language: str) -> NewProject:
+    """Validate a creation request and look the item and category up (short timeouts)."""
+    errors: dict[str, str] = {}
+    qid = category = None
+    depth = 1
+    try:
+        qid = parse_qid(_text(data, "item") or _text(data, "qid"))
+    except BadInput as exc:
+        errors["item"] = str(exc)
+    try:
+        category = normalize_category(_text(data, "category"))
+    except BadInput as exc:
+        errors["category"] = str(exc)
+    try:
+        if _text(data, "depth"):
+            depth = parse_depth(_text(data, "depth"))
+    except BadInput as exc:
+        errors["depth"] = str(exc)
+    if errors:
+        raise InputErrors(errors)
+    assert qid is not None and category is not None
+    try:
+        item = item_summary(cfg, qid, language)
+    except LookupUnavailable as exc:
+        raise InputErrors({"item": "Wikidata did not answer in time; try again."}) from exc
+    if item is None:
+        raise InputErrors({"item": f"There is no Wikidata item {qid}."})
+    preview = category_preview(cfg, category)
+    if preview.exists is False:
+        raise InputErrors({"category": f"Commons has no category “{category}”."})
+    warnings = []
+    if not item.is_human:
+        if not _flag(data.get("confirm_not_human")):
+            raise InputErrors({"item": f"{item.label} ({item.qid}) is not an instance of human "
+                                       "(Q5). Tick the box to use it anyway."})
+        warnings.append("not_human")
+    if preview.exists is None:
+        warnings.append("category_size_unknown")
+    return NewProject(item, preview, depth, warnings)
+
+
+def parse_settings(data: Mapping[str, Any], checkboxes: bool) -> dict[str, Any]:
+    """Owner settings from a form (``checkboxes``: an absent flag means off) or a JSON patch."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    if "threshold" in data:
+        try:
+            values["threshold"] = parse_threshold(data["threshold"])
+        except BadInput as exc:
+            errors["threshold"] = str(exc)
+    if "depth" in data:
+        try:
+            values["depth"] = parse_depth(data["depth"])
+        except BadInput as exc:
+            errors["depth"] = str(exc)
+    if "status" in data:
+        if data["status"] in ("active", "paused", "archived"):
+            values["status"] = data["status"]
+        else:
+            errors["status"] = "Status must be active, paused or archived."
+    for flag in FLAGS:
+        if flag in data or checkboxes:
+            values[flag] = _flag(data.get(flag, False))
+    if errors:
+        raise InputErrors(errors)
+    return values

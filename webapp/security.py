@@ -1,0 +1,249 @@
+"""Security defaults in one place: CSRF, same-origin checks, headers, redirects, rate limits.
+
+* CSRF: one random token per session. Forms send it as the hidden field ``csrf_token``;
+  ``fetch()`` sends it as the ``X-CSRF-Token`` header (read from ``<meta name="csrf-token">``).
+  Every request other than GET/HEAD/OPTIONS must carry it, and a present ``Origin`` (or, without
+  one, ``Referer``) must be this site.
+* Headers: a strict CSP (no inline script or style), frame denial, nosniff, Referrer-Policy.
+* ``safe_next(url)``: only same-site paths survive (no ``//host``, ``/\\host``, schemes, controls).
+* Rate limits: token buckets per (user or address, group), in process. Generous by default so a
+  fast labeller never waits; tight for invite-code guessing and login.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, current_app, request, session
+
+from webapp.api import error_response, is_api_request
+
+CSRF_SESSION_KEY = "csrf"
+CSRF_FORM_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_QUERY_STRING = 4096
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# --- CSRF -------------------------------------------------------------------------------------
+
+def csrf_token() -> str:
+    """This session's CSRF token, created on first use (templates call it as csrf_token())."""
+    token = session.get(CSRF_SESSION_KEY)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session[CSRF_SESSION_KEY] = token
+    return token
+
+
+def _csrf_exempt(view: Callable[..., Any] | None) -> bool:
+    return bool(view is not None and getattr(view, "csrf_exempt", False))
+
+
+def csrf_exempt(view: F) -> F:
+    """For endpoints that must accept cross-site POSTs (none so far); use sparingly."""
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
+def _check_csrf() -> Response | None:
+    if request.method in SAFE_METHODS:
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    if _csrf_exempt(view):
+        return None
+    if not _same_origin():
+        return _refuse(403, "cross_origin", "Cross-site request refused.")
+    expected = session.get(CSRF_SESSION_KEY)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.mimetype in ("application/x-www-form-urlencoded",
+                                             "multipart/form-data"):
+        sent = request.form.get(CSRF_FORM_FIELD)
+    if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
+        return _refuse(400, "csrf", "The form expired or the CSRF token is missing; reload "
+                                    "the page and try again.")
+    return None
+
+
+def _same_origin() -> bool:
+    """A present Origin (else Referer) header must name this host and scheme."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source:
+        return True  # some privacy tools strip both; the CSRF token still protects
+    if source == "null":
+        return False
+    parts = urlsplit(source)
+    own = urlsplit(request.host_url)
+    return (parts.scheme, parts.netloc) == (own.scheme, own.netloc)
+
+
+def _refuse(status: int, code: str, message: str) -> Response:
+    if is_api_request():
+        return error_response(status, code, message)
+    response = Response(message, status=status, mimetype="text/plain")
+    return response
+
+
+# --- redirects --------------------------------------------------------------------------------
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Return ``target`` if it is a plain path on this site, else ``default``."""
+    if not target or len(target) > 2000:
+        return default
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target) or "\\" in target:
+        return default
+    if not target.startswith("/") or target.startswith("//"):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+# --- headers ----------------------------------------------------------------------------------
+
+def content_security_policy(upload_host: str) -> str:
+    origin = urlsplit(upload_host)
+    img_host = f"{origin.scheme}://{origin.netloc}" if origin.netloc else ""
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        f"img-src 'self' data: blob: {img_host}".rstrip(),
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ])
+
+
+def _set_headers(response: Response) -> Response:
+    cfg = current_app.extensions["likeness.config"]
+    response.headers.setdefault("Content-Security-Policy",
+                                content_security_policy(cfg.wiki.upload_host))
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if cfg.secure_cookies:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint != "static" and "Cache-Control" not in response.headers:
+        # Pages show private data; never let a shared cache keep them.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- rate limits ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Limit:
+    rate: float  # tokens added per second
+    burst: float  # bucket size
+
+
+# "default" applies to every request; views opt into stricter or looser groups with @rate_limit.
+LIMITS: dict[str, Limit] = {
+    "default": Limit(rate=20.0, burst=200.0),
+    "label": Limit(rate=15.0, burst=60.0),  # answers: 10/s bursts never wait
+    "search": Limit(rate=3.0, burst=20.0),  # typing in the autocomplete
+    "wiki": Limit(rate=1.0, burst=10.0),  # server-side fetches from Wikimedia
+    "write": Limit(rate=1.0, burst=20.0),  # creating projects, invites, settings
+    "join": Limit(rate=1 / 30, burst=5.0),  # invite codes: guessing is refused
+    "login": Limit(rate=0.2, burst=10.0),
+}
+
+
+class RateLimiter:
+    """Token buckets keyed by (group, who). Thread-safe; memory bounded by pruning."""
+
+    def __init__(self, limits: dict[str, Limit], max_keys: int = 50_000) -> None:
+        self.limits = limits
+        self.max_keys = max_keys
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, group: str, who: str, now: float | None = None) -> float:
+        """Take one token; return 0 when allowed, else seconds until the next token."""
+        limit = self.limits[group]
+        now = time.monotonic() if now is None else now
+        key = (group, who)
+        with self._lock:
+            tokens, last = self._buckets.get(key, (limit.burst, now))
+            tokens = min(limit.burst, tokens + (now - last) * limit.rate)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return (1 - tokens) / limit.rate
+            self._buckets[key] = (tokens - 1, now)
+            if len(self._buckets) > self.max_keys:
+                self._prune(now)
+            return 0.0
+
+    def _prune(self, now: float) -> None:
+        # Full buckets carry no information: drop them.
+        for key, (tokens, last) in list(self._buckets.items()):
+            limit = self.limits[key[0]]
+            if tokens + (now - last) * limit.rate >= limit.burst:
+                del self._buckets[key]
+
+
+def _who() -> str:
+    uid = session.get("uid")
+    return f"u{uid}" if uid else f"a{request.remote_addr}"
+
+
+def check_rate(group: str, who: str | None = None) -> None:
+    """Abort with 429 when ``group`` is exhausted for this user (or address)."""
+    limiter: RateLimiter = current_app.extensions["likeness.ratelimiter"]
+    wait = limiter.hit(group, who or _who())
+    if wait:
+        seconds = str(max(1, int(wait + 0.999)))
+        if is_api_request():
+            abort(error_response(429, "rate_limited", "Too many requests; slow down.",
+                                 {"Retry-After": seconds}))
+        abort(Response("Too many requests; slow down.", status=429,
+                       headers={"Retry-After": seconds}, mimetype="text/plain"))
+
+
+def rate_limit(group: str) -> Callable[[F], F]:
+    """Decorator: charge one token of ``group`` (on top of "default") per call."""
+    if group not in LIMITS:
+        raise KeyError(f"unknown rate-limit group {group!r}")
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            check_rate(group)
+            return view(*args, **kwargs)
+
+        wrapper.rate_limit_group = group  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+def init_security(app: Flask) -> None:
+    app.extensions["likeness.ratelimiter"] = RateLimiter(dict(LIMITS))
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+    @app.before_request
+    def _guard() -> Response | None:
+        if len(request.query_string) > MAX_QUERY_STRING:
+            return _refuse(414, "uri_too_long", "The address is too long.")
+        if request.endpoint not in ("static", "health.healthz"):
+            check_rate("default")
+        return _check_csrf()
+
+    app.after_request(_set_headers)
