@@ -12,7 +12,7 @@ import pytest
 
 from likeness.config import REPO_ROOT
 from likeness.faces.pool import FacePool, PoolError
-from likeness.faces.types import DetectResult, DetectTask, ImageError, TestTask
+from likeness.faces.types import DetectResult, DetectTask, EncodeBoxTask, ImageError, TestTask
 from tests.fixtures.faces import FACES_DIR, photo_bytes
 
 SMALL = "people/colin_powell/1.jpg"  # 150x150, one face: a quick task
@@ -132,6 +132,18 @@ def test_children_are_recycled_after_max_tasks() -> None:
         pids = [pool.run(TestTask(i, "echo"))["pid"] for i in range(5)]
         assert len(set(pids)) == 3  # 2 + 2 + 1
         assert pool.stats["recycled"] == 2
+    with FacePool(1, max_rss_mb=1, allow_test_tasks=True) as pool:  # every child is over 1 MB
+        pids = [pool.run(TestTask(i, "echo"))["pid"] for i in range(2)]
+        assert len(set(pids)) == 2 and pool.stats["recycled"] == 2
+
+
+def test_bad_tasks_are_refused_at_submit() -> None:
+    with pytest.raises(ValueError):
+        DetectTask("x", b"data", upsample=9)
+    with pytest.raises(TypeError):
+        DetectTask("x", "not bytes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        EncodeBoxTask("x", b"data", (0, 0, 10, 10))  # type: ignore[arg-type]
 
 
 def test_children_that_cannot_start_break_the_pool_loudly() -> None:

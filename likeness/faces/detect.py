@@ -17,10 +17,15 @@ from pathlib import Path
 import dlib
 import numpy as np
 
-from likeness.faces.types import DEFAULT_UPSAMPLE, Box, DetectedFace, array_to_encoding
+from likeness.faces.types import (
+    DEFAULT_UPSAMPLE,
+    MAX_UPSAMPLE,
+    Box,
+    DetectedFace,
+    array_to_encoding,
+)
 
 MIN_BOX_PIXELS = 10  # a region narrower than this has no usable face in it
-MAX_UPSAMPLE = 3
 _SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
 _ENCODER_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 

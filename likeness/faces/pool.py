@@ -76,7 +76,8 @@ class FacePool:
         loaded maps about 300 MB). None: no limit.
     cpu_limit_s: CPU seconds per task (RLIMIT_CPU soft limit, re-armed per task); default
         task_timeout. cpu_lifetime_s: RLIMIT_CPU hard limit; the child retires before it.
-    max_tasks_per_child / max_rss_mb: recycle a child after that many tasks or that much RSS.
+    max_tasks_per_child / max_rss_mb: recycle a child after that many tasks, or when its RSS
+        after a task exceeds max_rss_mb (None: half of memory_limit_mb; 0: never).
     start_method: "forkserver" (default: children fork from a small clean server, so they
         never inherit the parent's state) or "spawn". Never "fork".
     """
@@ -110,6 +111,8 @@ class FacePool:
         self.size = size
         self.task_timeout = task_timeout
         self.max_tasks_per_child = max_tasks_per_child
+        if max_rss_mb is None and memory_limit_mb:  # heap fragmentation after big images
+            max_rss_mb = memory_limit_mb / 2
         self.max_rss_mb = max_rss_mb
         self.startup_timeout = startup_timeout
         self.kill_grace = kill_grace
@@ -136,8 +139,11 @@ class FacePool:
 
     # --- public API ---------------------------------------------------------------------
 
-    def submit(self, task: Task) -> Any:
-        """Queue a task; returns its task_id, the ticket its result will carry."""
+    def submit(self, task: Task, urgent: bool = False) -> Any:
+        """Queue a task; returns its task_id, the ticket its result will carry.
+
+        ``urgent`` puts it ahead of the queue (a box someone just drew and is waiting for).
+        """
         self._check_open()
         if isinstance(task, TestTask) and not self.allow_test_tasks:
             raise ValueError("test tasks need FacePool(allow_test_tasks=True)")
@@ -146,7 +152,10 @@ class FacePool:
         if task.task_id in self._ids:
             raise ValueError(f"task id {task.task_id!r} is already queued or running")
         self._ids.add(task.task_id)
-        self._queue.append(task)
+        if urgent:
+            self._queue.appendleft(task)
+        else:
+            self._queue.append(task)
         self._dispatch()
         return task.task_id
 
@@ -195,8 +204,11 @@ class FacePool:
             yield from self.results(timeout=None)
 
     def run(self, task: Task, timeout: float | None = None) -> TaskResult:
-        """Submit one task and wait for its result (other results stay for results())."""
-        task_id = self.submit(task)
+        """Submit one task ahead of the queue and wait for its result.
+
+        Results of other tasks that finish meanwhile stay for results().
+        """
+        task_id = self.submit(task, urgent=True)
         end = None if timeout is None else time.monotonic() + timeout
         while True:
             for index, (done_id, result) in enumerate(self._done):

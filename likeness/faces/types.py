@@ -251,6 +251,7 @@ class ImageError:
 TaskResult = DetectResult | ImageError
 
 DEFAULT_UPSAMPLE = 1
+MAX_UPSAMPLE = 3  # each step quadruples HOG's work
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,13 @@ class DetectTask:
     upsample: int = DEFAULT_UPSAMPLE
     max_width: int | None = None
 
+    def __post_init__(self) -> None:
+        _check_data(self.data)
+        if not isinstance(self.upsample, int) or not 0 <= self.upsample <= MAX_UPSAMPLE:
+            raise ValueError(f"upsample must be an int in 0..{MAX_UPSAMPLE}: {self.upsample!r}")
+        if self.max_width is not None and self.max_width < 1:
+            raise ValueError(f"max_width must be positive: {self.max_width}")
+
 
 @dataclass(frozen=True)
 class EncodeBoxTask:
@@ -274,6 +282,16 @@ class EncodeBoxTask:
     task_id: Any
     data: bytes = field(repr=False)
     box: Box = field(default_factory=lambda: Box(0, 0, 1, 1))
+
+    def __post_init__(self) -> None:
+        _check_data(self.data)
+        if not isinstance(self.box, Box):
+            raise TypeError(f"box must be a Box (fractions), not {type(self.box).__name__}")
+
+
+def _check_data(data: object) -> None:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"image data must be bytes, not {type(data).__name__}")
 
 
 @dataclass(frozen=True)
