@@ -17,6 +17,7 @@ project is a 404, a non-member or wrong role a 403; JSON errors under /api.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -56,8 +57,18 @@ def current_user() -> User | None:
 
 
 def public(view: F) -> F:
+    if not hasattr(view, "__dict__") or inspect.ismethod(view):
+        view = _plain(view)  # bound methods (Flask-Dance views) cannot carry attributes
     _mark(view, PUBLIC)
     return view
+
+
+def _plain(view: Callable[..., Any]) -> Any:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def _login_response() -> Any:

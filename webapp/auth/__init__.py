@@ -10,10 +10,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
+from typing import Any
+
+import requests
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from oauthlib.oauth2 import OAuth2Error
 
 from likeness.config import Config
 from likeness.db import users as users_db
@@ -89,4 +95,19 @@ def register(app: Flask, cfg: Config) -> None:
         app.view_functions["wikimedia.login"] = public(
             rate_limit("login")(app.view_functions["wikimedia.login"]))
         app.view_functions["wikimedia.authorized"] = public(
-            app.view_functions["wikimedia.authorized"])
+            _failing_gently(app.view_functions["wikimedia.authorized"]))
+
+
+def _failing_gently(view: Callable[[], Any]) -> Callable[[], Any]:
+    """A forged or stale callback, or an unreachable token endpoint: say so, log nobody in."""
+
+    @functools.wraps(view)
+    def authorized() -> Any:
+        try:
+            return view()
+        except (OAuth2Error, requests.RequestException, ValueError) as exc:
+            log.warning("auth.callback_failed", extra={"error": type(exc).__name__})
+            flash(_("Login failed; please try again."), "error")
+            return redirect(url_for("home.index"))
+
+    return authorized
