@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from worker import edits
+from worker import edits, pipeline
 from worker.jobs import JobRunner
 from worker.retention import RetentionSweep
 
@@ -20,3 +20,4 @@ def register_handlers(worker: Worker) -> None:
     worker.add_handler("jobs", jobs)
     worker.add_handler("retention", RetentionSweep(worker))
     edits.register(worker, jobs)  # send_edits / undo_edits jobs + the edit sender loop
+    pipeline.register(worker, jobs)  # crawl/encode_box jobs, crawl scheduler, image processing

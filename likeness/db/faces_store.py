@@ -2,8 +2,8 @@
 
 Boxes are fractions of the decoded image (``likeness.faces.types.Box``); encodings are 128
 little-endian float32 (512 bytes). A drawn box is stored at once with ``state='encoding'`` and a
-NULL encoding, plus an ``encode_box`` job; the worker fills the encoding in (``active``) or gives
-up (``error``), so dlib never runs in the web process.
+NULL encoding, plus an ``encode_box`` job (``likeness.db.boxes.add_box``); the worker fills the
+encoding in (``active``) or gives up (``error``), so dlib never runs in the web process.
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
-from likeness.db import jobs
-from likeness.db.schema import faces, images, utcnow
-
-ENCODE_BOX = "encode_box"
+from likeness.db.schema import faces, images, jobs, utcnow
 
 
 def replace_detected(conn: Connection, image_id: int, project_id: int,
@@ -56,22 +53,6 @@ class BoxRequest:
     box: tuple[float, float, float, float]  # left, top, width, height (fractions)
 
 
-def request_box(conn: Connection, project_id: int, image_id: int,
-                box: tuple[float, float, float, float], user_id: int | None) -> int:
-    """Web app: store a drawn box and queue its encoding; returns the new face id.
-
-    ``box`` is (left, top, width, height) as fractions of the image (``Box.as_tuple()``).
-    """
-    left, top, width, height = box
-    face_id = conn.execute(insert(faces).values(
-        project_id=project_id, image_id=image_id, box_left=left, box_top=top, box_width=width,
-        box_height=height, encoding=None, source="manual", state="encoding",
-        created_by=user_id)).inserted_primary_key[0]
-    jobs.enqueue(conn, ENCODE_BOX, project_id=project_id, face_id=face_id, user_id=user_id,
-                 dedupe_key=f"{ENCODE_BOX}:{face_id}")
-    return face_id
-
-
 def pending_box(conn: Connection, face_id: int) -> BoxRequest | None:
     """The drawn box of ``face_id`` if it still waits for an encoding."""
     row = conn.execute(
@@ -99,6 +80,14 @@ def fail_box(conn: Connection, face_id: int) -> bool:
     return conn.execute(update(faces).where(
         and_(faces.c.id == face_id, faces.c.state == "encoding")).values(state="error")
     ).rowcount == 1
+
+
+def boxes_waiting(conn: Connection) -> bool:
+    """Whether a drawn box's encode_box job is ready to run (someone is waiting for it)."""
+    now = utcnow()
+    return conn.execute(select(jobs.c.id).where(
+        jobs.c.kind == "encode_box", jobs.c.state == "queued",
+        or_(jobs.c.run_after.is_(None), jobs.c.run_after <= now)).limit(1)).first() is not None
 
 
 def image_faces(conn: Connection, image_id: int) -> list[Any]:

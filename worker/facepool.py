@@ -1,0 +1,65 @@
+"""The worker's one face pool, started on first use and shared by image batches and box jobs.
+
+dlib runs only in the pool's children (``likeness.faces.pool``); this wrapper sizes the pool from
+the config and waits for results in short slices, calling a tick between them, so a slow or hung
+child never keeps the loop from its heartbeat.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+from collections.abc import Callable
+from typing import Any
+
+from likeness.config import Config
+from likeness.faces.pool import FacePool
+from likeness.faces.types import Task, TaskResult
+
+WAIT_SLICE = 0.5  # seconds per wait for results between ticks
+
+
+class SharedPool:
+    def __init__(self, cfg: Config, pool: FacePool | None = None, **overrides: Any) -> None:
+        """``pool``: use this running pool instead of starting one (tests, benchmarks)."""
+        self.cfg = cfg
+        self.overrides = overrides
+        self._pool: FacePool | None = pool
+        self._stash: dict[Any, TaskResult] = {}
+
+    @property
+    def pool(self) -> FacePool:
+        if self._pool is None:
+            w = self.cfg.worker
+            task_timeout = float(w.task_timeout)
+            options: dict[str, Any] = {
+                "task_timeout": task_timeout,
+                "memory_limit_mb": w.child_memory_mb or None,
+                # The per-task CPU budget is the deadline; the child retires before its
+                # lifetime budget and is replaced.
+                "cpu_lifetime_s": max(int(w.child_cpu_seconds), 2 * math.ceil(task_timeout)),
+                "max_bytes": w.max_download_bytes,
+                **self.overrides,
+            }
+            self._pool = FacePool(w.pool_size, **options)
+            atexit.register(self.close)
+        return self._pool
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def run(self, task: Task, tick: Callable[[], object]) -> TaskResult:
+        """Run one task, ticking while it works (the pool's deadline bounds the wait)."""
+        pool = self.pool
+        pool.submit(task)
+        while task.task_id not in self._stash:
+            for task_id, result in pool.results(timeout=WAIT_SLICE):
+                self._stash[task_id] = result
+            tick()
+        return self._stash.pop(task.task_id)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None

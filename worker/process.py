@@ -1,0 +1,294 @@
+"""Turning pending images into faces: claim -> imageinfo -> download -> face pool -> store.
+
+One call of ``ImageProcessor`` is one unit of work. It claims images a batch at a time and
+keeps claiming while the pool's queue runs low (so children never idle between batches), for at
+most ``UNIT_SECONDS``; then it stops claiming and finishes what it holds. Downloads run in a few
+threads while the children detect; each image's outcome is stored in its own small transaction
+as soon as it is known, so a worker killed mid-unit loses only what was in flight, and those
+leases expire and are taken over. Throttling (429, Retry-After, maxlag) defers images without
+counting an attempt and pauses this worker's claiming; other failures are counted and retried
+with exponential backoff until ``max_attempts``, then the image keeps its error.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from likeness.db import faces_store, jobs
+from likeness.db import images as image_rows
+from likeness.db import workers as worker_rows
+from likeness.db.images import ClaimedImage, ThumbInfo
+from likeness.db.schema import utcnow
+from likeness.faces.types import DetectResult, DetectTask, ImageError
+from likeness.faces.widths import thumb_width_for
+from likeness.wiki.errors import RetryLater as WikiRetryLater
+from likeness.wiki.errors import WikiError, classify
+from worker.crawl import is_photo_mime
+from worker.download import DownloadError, download
+from worker.facepool import SharedPool
+from worker.outcomes import Failure, RetryPolicy, from_image_error
+from worker.ticker import Ticker
+from worker.wiki import FileInfo, commons_api, http_session, image_infos
+
+if TYPE_CHECKING:
+    from worker.main import Worker
+
+log = logging.getLogger("likeness.worker.process")
+
+UNIT_SECONDS = 10.0  # claim new images for this long per unit, then finish and return
+DOWNLOAD_THREADS = 3
+TRAIN_DELAY = dt.timedelta(seconds=10)  # let a few images land before the model retrains
+API_PAUSE = 60.0  # seconds without claiming after the API failed for a whole batch
+
+
+def enqueue_train(conn: Any, project_id: int) -> None:
+    """New faces: the project's model must score them (one open train job per project)."""
+    jobs.enqueue(conn, "train", project_id=project_id, dedupe_key=f"train:{project_id}",
+                 run_after=utcnow() + TRAIN_DELAY)
+
+
+@dataclass
+class _Work:
+    image: ClaimedImage
+    info: FileInfo
+    future: cf.Future[bytes] | None = None
+    in_pool: bool = False
+
+
+@dataclass
+class UnitStats:
+    claimed: int = 0
+    done: int = 0
+    faces: int = 0
+    failed: int = 0
+    retry: int = 0
+    deferred: int = 0
+    skipped: int = 0
+    projects_with_faces: set[int] = field(default_factory=set)
+
+
+class ImageProcessor:
+    """Loop handler: one unit of image processing; True when it found work."""
+
+    def __init__(self, worker: Worker, pool: SharedPool) -> None:
+        self.worker = worker
+        self.pool = pool
+        cfg = worker.cfg.worker
+        self.width = thumb_width_for(cfg.thumb_width)
+        self.policy = RetryPolicy(cfg.max_attempts, cfg.retry_base_seconds)
+        self.api = commons_api(worker.cfg)
+        self.paused_until = 0.0  # monotonic; set when a server asks us to slow down
+        self._local = threading.local()
+        self._downloads = cf.ThreadPoolExecutor(DOWNLOAD_THREADS, "likeness-download")
+
+    def __call__(self) -> bool:
+        if time.monotonic() < self.paused_until:
+            return False
+        return _Unit(self).run()
+
+    # --- used by the unit and by the encode_box job -------------------------------------
+
+    def fetch(self, url: str) -> bytes:
+        """Download from the upload host only, with the cap and timeout (thread-safe)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = http_session(
+                self.worker.cfg, timeout=self.worker.cfg.worker.download_timeout)
+        cfg = self.worker.cfg
+        return download(session, url, upload_host=cfg.wiki.upload_host,
+                        max_bytes=cfg.worker.max_download_bytes,
+                        timeout=cfg.worker.download_timeout)
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+
+
+class _Unit:
+    def __init__(self, processor: ImageProcessor) -> None:
+        self.p = processor
+        self.worker = processor.worker
+        self.owner = self.worker.id
+        self.lease = self.worker.cfg.worker.lease_seconds
+        self.batch = self.worker.cfg.worker.batch_size
+        self.work: dict[int, _Work] = {}
+        self.stats = UnitStats()
+        self.ticker = Ticker(self.worker, "images",
+                             renew=lambda conn: image_rows.renew(conn, list(self.work),
+                                                                 self.owner, self.lease))
+
+    def run(self) -> bool:
+        end = time.monotonic() + UNIT_SECONDS
+        claiming = True
+        while True:
+            if claiming and (self.ticker.stopping or time.monotonic() > end
+                             or time.monotonic() < self.p.paused_until or self._boxes_waiting()):
+                claiming = False
+            if claiming and self._backlog() <= 2 * self.p.pool.pool.size:
+                claiming = self._claim_more()
+            if not self.work and not claiming:
+                break
+            self._pump()
+            self.ticker()
+        if self.stats.claimed:
+            with self.worker.engine.begin() as conn:
+                for project_id in self.stats.projects_with_faces:
+                    enqueue_train(conn, project_id)
+                worker_rows.count_done(conn, self.owner, self.stats.done + self.stats.skipped)
+            log.info("images unit", extra={
+                "worker": self.owner, **{k: v for k, v in vars(self.stats).items()
+                                         if k != "projects_with_faces"}})
+        return self.stats.claimed > 0
+
+    def _backlog(self) -> int:
+        return len(self.work)
+
+    def _boxes_waiting(self) -> bool:
+        # A person waits for a drawn box: end the unit early so the job runner gets to it.
+        if not self.stats.claimed:
+            return False
+        with self.worker.engine.connect() as conn:
+            return faces_store.boxes_waiting(conn)
+
+    # --- claiming -----------------------------------------------------------------------
+
+    def _claim_more(self) -> bool:
+        with self.worker.engine.begin() as conn:
+            claimed = image_rows.claim_pending(conn, self.owner, self.lease, self.batch)
+        if not claimed:
+            return False
+        self.stats.claimed += len(claimed)
+        self.ticker()
+        try:
+            infos = image_infos(self.p.api, [c.page_id for c in claimed], self.p.width)
+        except WikiError as exc:
+            self._api_failed(claimed, exc)
+            return False
+        for image in claimed:
+            self._start(image, infos[image.page_id])
+        return True
+
+    def _api_failed(self, claimed: list[ClaimedImage], exc: WikiError) -> None:
+        outcome = classify(exc, oauth=False)
+        wait = outcome.seconds if isinstance(outcome, WikiRetryLater) else API_PAUSE
+        log.warning("imageinfo failed", extra={"worker": self.owner, "error": str(exc),
+                                               "wait": wait})
+        self.p.pause(wait)
+        if isinstance(outcome, WikiRetryLater):
+            self._defer([c.id for c in claimed], wait, f"imageinfo: {exc}")
+        else:
+            for image in claimed:
+                self._fail(image, Failure("api_error", f"imageinfo: {exc}", True))
+
+    def _start(self, image: ClaimedImage, info: FileInfo) -> None:
+        if info.missing:
+            self._fail(image, Failure("missing", "the file is not on Commons (deleted?)", False))
+        elif not is_photo_mime(info.mime):
+            with self.worker.engine.begin() as conn:
+                image_rows.record_skipped(conn, image.id, self.owner, info.mime,
+                                          f"not a photograph ({info.mime or 'no MIME type'})")
+            self.stats.skipped += 1
+        elif not info.thumb_url:
+            self._fail(image, Failure("no_thumbnail", "imageinfo gave no thumbnail URL", True))
+        else:
+            work = _Work(image, info)
+            work.future = self.p._downloads.submit(self.p.fetch, info.thumb_url)
+            self.work[image.id] = work
+
+    # --- the event pump -----------------------------------------------------------------
+
+    def _pump(self) -> None:
+        downloading = [w for w in self.work.values() if w.future is not None]
+        for work in downloading:
+            if work.future is not None and work.future.done():
+                self._downloaded(work)
+        pool = self.p.pool.pool
+        still = [w.future for w in self.work.values() if w.future is not None]
+        if any(w.in_pool for w in self.work.values()):
+            for task_id, result in pool.results(timeout=0.05 if still else 0.5):
+                work = self.work.get(task_id)
+                if work is not None:
+                    self._finished(work, result)
+        elif still:
+            cf.wait(still, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+
+    def _downloaded(self, work: _Work) -> None:
+        future, work.future = work.future, None
+        assert future is not None
+        try:
+            data = future.result()
+        except DownloadError as exc:
+            if exc.failure.throttle:
+                self._throttled(work, exc.failure)
+            else:
+                self._fail(work.image, exc.failure)
+            return
+        except Exception as exc:  # a bug in our code must not lose the image
+            log.exception("download crashed", extra={"worker": self.owner})
+            self._fail(work.image, Failure("internal", f"{type(exc).__name__}: {exc}", True))
+            return
+        self.p.pool.pool.submit(DetectTask(work.image.id, data, max_width=self.p.width))
+        work.in_pool = True
+
+    def _throttled(self, work: _Work, failure: Failure) -> None:
+        """The upload host asks us to wait: defer this image and every one not yet fetched."""
+        wait = failure.retry_after or 60.0
+        self.p.pause(wait)
+        waiting = [work.image.id]
+        for other in list(self.work.values()):
+            if other.future is not None and other.future.cancel():
+                other.future = None
+                waiting.append(other.image.id)
+        self._defer(waiting, wait, str(failure))
+
+    def _finished(self, work: _Work, result: Any) -> None:
+        if isinstance(result, ImageError):
+            self._fail(work.image, from_image_error(result))
+            return
+        if not isinstance(result, DetectResult):
+            self._fail(work.image, Failure("internal", f"unexpected result {result!r}", True))
+            return
+        info = work.info
+        thumb = ThumbInfo(info.thumb_url, result.width, result.height, info.mime,
+                          info.width, info.height)
+        project_id = work.image.project_id
+        with self.worker.engine.begin() as conn:
+            stored = image_rows.record_done(conn, work.image.id, self.owner, thumb, result.faces)
+            if stored and result.faces and project_id not in self.stats.projects_with_faces:
+                enqueue_train(conn, project_id)
+        self.work.pop(work.image.id, None)
+        if stored:
+            self.stats.done += 1
+            self.stats.faces += len(result.faces)
+            if result.faces:
+                self.stats.projects_with_faces.add(project_id)
+
+    # --- outcomes -----------------------------------------------------------------------
+
+    def _fail(self, image: ClaimedImage, failure: Failure) -> None:
+        attempt = image.attempts + 1
+        retry_at = self.p.policy.next_try(attempt, failure, utcnow())
+        with self.worker.engine.begin() as conn:
+            image_rows.record_failure(conn, image.id, self.owner, failure.kind,
+                                      failure.message, retry_at)
+        self.work.pop(image.id, None)
+        if retry_at is None:
+            self.stats.failed += 1
+        else:
+            self.stats.retry += 1
+        log.info("image failed", extra={"worker": self.owner, "image": image.id,
+                                        "kind": failure.kind, "error": failure.message,
+                                        "attempt": attempt, "final": retry_at is None})
+
+    def _defer(self, image_ids: list[int], seconds: float, reason: str) -> None:
+        until = utcnow() + dt.timedelta(seconds=seconds)
+        with self.worker.engine.begin() as conn:
+            image_rows.defer(conn, image_ids, self.owner, until, reason)
+        for image_id in image_ids:
+            self.work.pop(image_id, None)
+        self.stats.deferred += len(image_ids)
