@@ -74,6 +74,7 @@ class CatalogItem:
     aliases: dict[str, list[str]] = field(default_factory=dict)
     statements: list[dict[str, Any]] = field(default_factory=list)
     datatype: str = ""  # properties only
+    sitelinks: dict[str, str] = field(default_factory=dict)  # site -> title
 
 
 @dataclass

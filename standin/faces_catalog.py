@@ -72,6 +72,7 @@ NON_HUMANS = {
 }
 COMMON_NAME_CLASS = "Q55983715"
 PORTRAITS = "Category:Portraits of Bill Gates"
+UPLOADS_CAT = "Category:Files uploaded by Likeness Tester"
 # Approximate face regions for LFW-style centred crops (documented as not measured).
 APPROX_REGION = "pct:30,25,40,50"
 
@@ -147,7 +148,7 @@ class _Builder:
             sha1=facts["sha1"],
             timestamp=timestamp_for(pageid),
             revid=500_000_000 + pageid % 300_000_000,
-            categories=list(categories),
+            categories=[*categories, UPLOADS_CAT],
             description=f"{name.rsplit('.', 1)[0]} (Likeness stand-in test file)",
             artist=artist.split(";")[0].replace("Artist: ", "") if artist else "Unknown",
             source=rel,
@@ -191,6 +192,8 @@ class _Builder:
             if region:
                 stmt["qualifiers"] = [{"property": "P2677", "value": APPROX_REGION}]
             _add_statement(f, stmt)
+            assert f.sdc is not None
+            f.sdc["labels"] = {"en": f"{person.name}, portrait", "de": f"{person.name}, Porträt"}
 
         depicts("bill_gates", 0)
         depicts("bill_gates", 1, region=True)
@@ -253,16 +256,18 @@ class _Builder:
                 parents.append(PORTRAITS)  # the cycle: Bill Gates > Portraits > Bill Gates
             cat(person.category, parents)
         cat(PORTRAITS, ["Category:Bill Gates"])
+        # Hidden, not under the root: every file, for paging past 500 and the 50-thumb limit.
+        cat(UPLOADS_CAT, [], hidden=True)
 
     def add_items(self) -> None:
         def item(qid: str, labels: dict[str, str], descriptions: dict[str, str],
                  statements: list[dict[str, Any]], aliases: dict[str, list[str]] | None = None,
-                 datatype: str = "") -> None:
+                 datatype: str = "", sitelinks: dict[str, str] | None = None) -> None:
             pageid = stable_id("item", qid, self.taken, 100_000_000)
             self.items.append(CatalogItem(
                 id=qid, pageid=pageid, revid=2_000_000_000 + pageid % 100_000_000,
                 labels=labels, descriptions=descriptions, aliases=aliases or {},
-                statements=statements, datatype=datatype))
+                statements=statements, datatype=datatype, sitelinks=sitelinks or {}))
 
         item(HUMAN, {"en": "human", "de": "Mensch", "fr": "être humain"},
              {"en": "any member of Homo sapiens"}, [])
@@ -279,8 +284,9 @@ class _Builder:
                  {"en": "person in the Likeness test photographs",
                   "de": "Person in den Likeness-Testfotos",
                   "fr": "personne des photos de test de Likeness"},
-                 [{"property": "P31", "value": HUMAN}, {"property": "P18", "value": p18}],
-                 aliases)
+                 [{"property": "P31", "value": HUMAN, "references": [{"P143": "Q328"}]},
+                  {"property": "P18", "value": p18}],
+                 aliases, sitelinks={"commonswiki": person.category})
         for pid, dtype, label in (("P18", "commonsMedia", "image"),
                                   ("P31", "wikibase-item", "instance of"),
                                   ("P180", "wikibase-item", "depicts"),

@@ -42,6 +42,7 @@ class Fault:
     body: Any = None                 # http
     seconds: float = 0.0             # delay
     lag: float = 7.25                # maxlag
+    lag_type: str = "db"             # maxlag: "db", "jobqueue" or "wikibase-queryservice"
     keep: float = 0.5                # truncate
     declare_full: bool = True        # truncate
     how: str = "garbage"             # corrupt

@@ -157,6 +157,39 @@ class StandIn:
         return {"token_type": "Bearer", "expires_in": ttl, "access_token": access,
                 "refresh_token": refresh}
 
+    def issue_token(self, user: str, grants: list[str] | None = None) -> str:
+        """An access token for ``user``, for tests that skip the browser dance."""
+        return self.issue_tokens(user, grants)["access_token"]
+
+    def requests_log(self, route: str | None = None, action: str | None = None,
+                     method: str | None = None, since: int = 0,
+                     **params: str) -> list[dict[str, Any]]:
+        """Logged requests, oldest first; ``route`` matches a prefix (``commons``, ``upload``),
+        extra keywords must equal request parameters (``list="categorymembers"``)."""
+        with self.world.lock:
+            rows = list(self.world.requests)
+        out = []
+        for r in rows:
+            if r["seq"] <= since or (method and r["method"] != method.upper()):
+                continue
+            if route and r["route"] != route and not r["route"].startswith(route + "."):
+                continue
+            if action and r["action"] != action:
+                continue
+            if any(r["params"].get(k) != v for k, v in params.items()):
+                continue
+            out.append(r)
+        return out
+
+    def edits(self, entity: str | None = None, user: str | None = None,
+              action: str | None = None, since: int = 0) -> list[dict[str, Any]]:
+        """The edit log, oldest first, optionally filtered."""
+        with self.world.lock:
+            rows = list(self.world.edits)
+        return [e for e in rows if e["seq"] > since and (entity is None or e["entity"] == entity)
+                and (user is None or e["user"] == user)
+                and (action is None or e["action"] == action)]
+
     def expire_tokens(self, user: str | None = None) -> int:
         return self.world.oauth.expire_user(user)
 
@@ -250,7 +283,8 @@ class StandIn:
         ctx = ApiContext.build(site if site in ("commons", "wikidata") else "commons",
                                self.world, self.urls, request)
         if fault.kind == "maxlag":
-            err = by_code("maxlag", lag=fault.lag, maxlag=ctx.get("maxlag") or 5)
+            err = by_code("maxlag", lag=fault.lag, maxlag=ctx.get("maxlag") or 5,
+                          lag_type=fault.lag_type)
         else:
             err = by_code(fault.code or "internal_api_error", info=fault.info or "")
             if fault.info:

@@ -32,6 +32,7 @@ class Settings:
     conflict_policy: str = "patch"    # "patch" (Wikibase-like) or "strict" (any stale baserevid)
     strict_thumb_sizes: bool = False  # refuse non-standard thumbnail widths with 429
     thumb_report: str = "requested"   # thumbwidth: "requested" (as Commons) or "bucket"
+    replica_lag: float = 0.0          # seconds; requests with maxlag below it get "maxlag"
     oauth_default_user: str | None = None
     oauth_deny: bool = False
 
@@ -49,6 +50,7 @@ class Entity:
     aliases: dict[str, list[str]] = field(default_factory=dict)
     statements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     datatype: str = ""
+    sitelinks: dict[str, str] = field(default_factory=dict)
     lastrevid: int = 0
     modified: str = "2024-01-01T00:00:00Z"
     revids: set[int] = field(default_factory=set)  # every revision id this page has had
@@ -162,6 +164,7 @@ class World:
                     ns=120 if kind == "property" else 0,
                     labels=dict(item.labels), descriptions=dict(item.descriptions),
                     aliases=copy.deepcopy(item.aliases), datatype=item.datatype,
+                    sitelinks=dict(item.sitelinks),
                     lastrevid=item.revid, modified="2024-03-01T12:00:00Z",
                     revids={item.revid},
                 )

@@ -24,6 +24,7 @@ PROPERTY_DATATYPES = {
     "P170": "wikibase-item",
     "P2093": "string",
     "P571": "time",
+    "P143": "wikibase-item",
 }
 _VALUE_TYPES = {
     "wikibase-item": "wikibase-entityid",
@@ -49,8 +50,19 @@ class SnakError(ValueError):
         self.message = message
 
 
-def datatype_of(prop: str) -> str:
-    return PROPERTY_DATATYPES.get(prop, "string")
+def datatype_of(prop: str, value: Any = None, dv_type: str | None = None) -> str:
+    """The property's datatype; for properties the stand-in does not list, inferred from the
+    value (Commons knows every Wikidata property, the stand-in only a few)."""
+    if prop in PROPERTY_DATATYPES:
+        return PROPERTY_DATATYPES[prop]
+    if dv_type == "wikibase-entityid" or (isinstance(value, dict) and (
+            "numeric-id" in value or "id" in value)):
+        return "wikibase-item"
+    if dv_type == "time" or (isinstance(value, dict) and "time" in value):
+        return "time"
+    if dv_type in ("globecoordinate", "quantity", "monolingualtext"):
+        return dv_type
+    return "string"
 
 
 def item_value(qid: str) -> dict[str, Any]:
@@ -65,20 +77,23 @@ def snak_hash(snak: dict[str, Any]) -> str:
     ).hexdigest()
 
 
-def make_snak(prop: str, snaktype: str = "value", value: Any = None) -> dict[str, Any]:
+def make_snak(prop: str, snaktype: str = "value", value: Any = None,
+              dv_type: str | None = None) -> dict[str, Any]:
     """Build a snak from a Python value (``Q42`` for items, a string for strings)."""
     if snaktype not in ("value", "somevalue", "novalue"):
         raise SnakError("invalid-snak", f"Invalid snak type: {snaktype}")
     snak: dict[str, Any] = {"snaktype": snaktype, "property": prop}
     if snaktype == "value":
-        snak["datavalue"] = datavalue_for(prop, value)
+        snak["datavalue"] = datavalue_for(prop, value, dv_type)
     snak["hash"] = snak_hash(snak)
     return _ordered_snak(snak)
 
 
-def datavalue_for(prop: str, value: Any) -> dict[str, Any]:
+def datavalue_for(prop: str, value: Any, dv_type: str | None = None) -> dict[str, Any]:
     """Check ``value`` against the property's datatype and wrap it as a datavalue."""
-    dtype = datatype_of(prop)
+    dtype = datatype_of(prop, value, dv_type)
+    if dtype in ("globecoordinate", "quantity", "monolingualtext"):
+        return {"value": value, "type": dtype}
     vtype = _VALUE_TYPES.get(dtype, "string")
     if vtype == "wikibase-entityid":
         qid = _parse_item_ref(value)
@@ -119,12 +134,13 @@ def snak_from_json(data: Any, prop_hint: str | None = None) -> dict[str, Any]:
         raise SnakError("invalid-snak", "Invalid snak data (property).")
     snaktype = data.get("snaktype", "value")
     value = None
+    dv_type = None
     if snaktype == "value":
         dv = data.get("datavalue")
         if not isinstance(dv, dict) or "value" not in dv:
             raise SnakError("invalid-snak", "Invalid snak data (datavalue).")
-        value = dv["value"]
-    return make_snak(prop, snaktype, value)
+        value, dv_type = dv["value"], dv.get("type")
+    return make_snak(prop, snaktype, value, dv_type)
 
 
 def _ordered_snak(snak: dict[str, Any]) -> dict[str, Any]:
@@ -219,8 +235,11 @@ def statement_from_json(data: Any, entity_id: str) -> dict[str, Any]:
 def with_datatypes(stmt: dict[str, Any]) -> dict[str, Any]:
     """A copy of a statement whose snaks carry ``datatype`` (Wikidata item output)."""
     out = copy.deepcopy(stmt)
-    for snak in [out["mainsnak"], *all_qualifiers(out)]:
-        snak["datatype"] = datatype_of(snak["property"])
+    ref_snaks = [s for ref in out.get("references", []) for lst in ref["snaks"].values()
+                 for s in lst]
+    for snak in [out["mainsnak"], *all_qualifiers(out), *ref_snaks]:
+        dv = snak.get("datavalue") or {}
+        snak["datatype"] = datatype_of(snak["property"], dv.get("value"), dv.get("type"))
     return out
 
 
@@ -233,4 +252,18 @@ def compact_statement(entity_id: str, spec: dict[str, Any], seed: str) -> dict[s
         for q in spec.get("qualifiers", [])
     ]
     guid = spec.get("id") or stable_guid(entity_id, seed)
-    return make_statement(guid, mainsnak, quals, spec.get("rank", "normal"))
+    stmt = make_statement(guid, mainsnak, quals, spec.get("rank", "normal"))
+    refs = [_reference(ref) for ref in spec.get("references", [])]
+    if refs:
+        stmt["references"] = refs
+    return stmt
+
+
+def _reference(spec: dict[str, str]) -> dict[str, Any]:
+    """A reference from ``{"P143": "Q328"}`` (imported from: English Wikipedia)."""
+    snaks: dict[str, list[dict[str, Any]]] = {}
+    for prop, value in spec.items():
+        snaks.setdefault(prop, []).append(make_snak(prop, "value", value))
+    digest = hashlib.sha1(json.dumps(snaks, sort_keys=True).encode(),
+                          usedforsecurity=False).hexdigest()
+    return {"hash": digest, "snaks": snaks, "snaks-order": list(snaks)}

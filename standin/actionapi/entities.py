@@ -47,7 +47,9 @@ def serialize(ent: Entity, props: set[str] | None = None,
     if "claims" in props:
         out["statements" if ent.kind == "mediainfo" else "claims"] = statements_json(ent)
     if ent.kind == "item" and "sitelinks" in props:
-        out["sitelinks"] = {}
+        out["sitelinks"] = {site: {"site": site, "title": title, "badges": [],
+                                   "url": _site_url(site, title)}
+                            for site, title in ent.sitelinks.items()}
     return out
 
 
@@ -56,3 +58,11 @@ def after_edit(ent: Entity) -> dict[str, Any]:
     out = serialize(ent, info=False)
     out["lastrevid"] = ent.lastrevid
     return out
+
+
+def _site_url(site: str, title: str) -> str:
+    from urllib.parse import quote
+
+    host = ("commons.wikimedia.org" if site == "commonswiki"
+            else f"{site.removesuffix('wiki')}.wikipedia.org")
+    return f"https://{host}/wiki/{quote(title.replace(' ', '_'))}"

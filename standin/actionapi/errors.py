@@ -48,12 +48,23 @@ def invalid_authorization(reason: str = "Invalid access token") -> ApiError:
                     f"The authorization headers in your request are not valid: {reason}")
 
 
-def maxlag(lag: float, host: str = "10.64.48.100", maxlag_param: int = 5) -> ApiError:
+def maxlag(lag: float, host: str = "10.64.48.100", maxlag_param: int = 5,
+           lag_type: str = "db") -> ApiError:
+    extra: dict[str, Any] = {"host": host, "lag": lag, "type": lag_type}
+    if lag_type == "wikibase-queryservice":  # Wikidata folds WDQS lag into maxlag
+        extra["host"] = host = "wdqs1013"
+        extra["queryserviceLag"] = int(lag * 60)
     return ApiError(
-        "maxlag", f"Waiting for {host}: {lag:g} seconds lagged.",
-        extra={"host": host, "lag": lag, "type": "db"},
+        "maxlag", f"Waiting for {host}: {lag:g} seconds lagged.", extra=extra,
         headers={"Retry-After": str(max(int(maxlag_param), 5)), "X-Database-Lag": str(int(lag))},
     )
+
+
+def abusefilter_warning(rule: str = "Possible vandalism by adding nonsense") -> ApiError:
+    text = ("Warning: This action has been automatically identified as harmful.\n"
+            "A brief description of the abuse rule which your action matched is: " + rule)
+    return ApiError("failed-save", text, [{"name": "abusefilter-warning",
+                                           "parameters": [rule, 18], "html": {"*": text}}])
 
 
 def throttled() -> ApiError:
@@ -166,6 +177,7 @@ BY_CODE = {
     "failed-save": throttled,
     "actionthrottledtext": throttled,
     "ratelimited": ratelimited,
+    "abusefilter-warning": abusefilter_warning,
     "editconflict": editconflict,
     "permissiondenied": permissiondenied,
     "no-such-entity": lambda: no_such_entity("M0"),
@@ -181,7 +193,8 @@ BY_CODE = {
 
 def by_code(code: str, **kwargs: Any) -> ApiError:
     if code == "maxlag" and kwargs:
-        return maxlag(float(kwargs.get("lag", 7.25)), maxlag_param=int(kwargs.get("maxlag", 5)))
+        return maxlag(float(kwargs.get("lag", 7.25)), maxlag_param=int(kwargs.get("maxlag", 5)),
+                      lag_type=kwargs.get("lag_type", "db"))
     factory = BY_CODE.get(code)
     if factory is None:
         return ApiError(code, kwargs.get("info", f"Injected error {code}."))

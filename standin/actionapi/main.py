@@ -46,6 +46,7 @@ def handle(site: str, world: World, urls: Urls, request: Request) -> tuple[Respo
     ctx = ApiContext.build(site, world, urls, request)
     try:
         _authenticate(ctx)
+        _check_maxlag(ctx, ctx.world.settings.replica_lag)
         action = ctx.get("action")
         if action is None:
             return ctx.respond({"help": {"mime": "text/html", "help": "Stand-in Action API"}}), ctx
@@ -75,6 +76,20 @@ def _authenticate(ctx: ApiContext) -> None:
     ctx.grant = grant
     ctx.access_token = token.strip()
     ctx.user = ctx.world.users.get(grant.user)
+
+
+def _check_maxlag(ctx: ApiContext, lag: float, lag_type: str = "db") -> None:
+    """ApiMain::checkMaxLag: only requests that send ``maxlag`` are refused."""
+    raw = ctx.get("maxlag")
+    if raw is None:
+        return
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise E.ApiError("badinteger", f'Invalid value "{raw}" for integer parameter '
+                                       '"maxlag".') from None
+    if lag > limit:
+        raise E.maxlag(lag, maxlag_param=limit, lag_type=lag_type)
 
 
 def _check_token(ctx: ApiContext, action: str) -> None:

@@ -8,6 +8,7 @@ does not exist yet (``missing``) is created by its first write, as on Commons.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,7 +19,6 @@ from standin.actionapi.wbread import lookup
 from standin.state import Entity, iso_now
 from standin.wikibase import (
     GUID_RE,
-    PROPERTY_DATATYPES,
     SnakError,
     all_qualifiers,
     make_snak,
@@ -87,8 +87,10 @@ def _check_conflict(ctx: ApiContext, ent: Entity, touched: Iterable[str],
 
 
 def _value_exists(ctx: ApiContext, snak: dict[str, Any]) -> None:
+    """Depicts values must name an existing item (Commons checks every item value; the stand-in's
+    Wikidata is small, so only P180, the property the tool writes, is checked)."""
     dv = snak.get("datavalue")
-    if dv and dv["type"] == "wikibase-entityid":
+    if snak["property"] == "P180" and dv and dv["type"] == "wikibase-entityid":
         qid = dv["value"]["id"]
         if qid not in ctx.world.wikidata:
             text = f"An entity with the ID \"{qid}\" does not exist."
@@ -96,9 +98,10 @@ def _value_exists(ctx: ApiContext, snak: dict[str, Any]) -> None:
 
 
 def _known_property(ctx: ApiContext, prop: str) -> None:
-    if prop not in PROPERTY_DATATYPES and prop not in ctx.world.wikidata:
-        raise E.modification_failed(f"Property {prop} not found",
-                                    "wikibase-validator-no-such-property")
+    if not re.fullmatch(r"P[1-9]\d*", prop):
+        raise E.ApiError("invalid-snak", f"Invalid property id: {prop}",
+                         [{"name": "wikibase-api-invalid-property-id", "parameters": [prop],
+                           "html": {"*": f"Invalid property id: {prop}"}}])
 
 
 def _commit(ctx: ApiContext, ent: Entity, action: str, touched: set[str],
