@@ -58,3 +58,7 @@ def register_blueprints(app: Flask, cfg: Config) -> None:
     app.register_blueprint(leaderboard.bp)
     app.register_blueprint(api_projects.bp)
     app.register_blueprint(api_lookup.bp)
+    from webapp.blueprints import label, progress, review  # labelling (issue 6)
+    app.register_blueprint(label.bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(progress.bp)

@@ -1,0 +1,65 @@
+/* Keeps the progress panel live: polls the progress API and updates the bars (native
+ * <progress> elements), the score histogram (SVG rects) and the 'no worker' banner. */
+(function () {
+  "use strict";
+
+  const root = document.getElementById("progress");
+  if (!root) return;
+  const POLL_MS = 5000;
+  const SVG = "http://www.w3.org/2000/svg";
+  const SERIES = [["positive", "hist-pos"], ["negative", "hist-neg"], ["unlabelled", "hist-unl"]];
+
+  function update(data) {
+    data.bars.forEach(function (bar) {
+      const el = document.getElementById("bar-" + bar.key);
+      const count = document.getElementById("bar-" + bar.key + "-count");
+      if (!el) return;
+      el.max = bar.max > 0 ? bar.max : 1;
+      el.value = bar.value;
+      count.textContent = bar.value + " / " + bar.max;
+    });
+    document.getElementById("worker-banner").hidden = data.worker.alive;
+    drawHistogram(data.histogram, data.progress.threshold);
+    root.dataset.updated = String(Date.now());
+  }
+
+  function drawHistogram(histogram, threshold) {
+    const group = document.getElementById("histogram-bars");
+    const rects = [];
+    SERIES.forEach(function (pair, si) {
+      const counts = histogram[pair[0]];
+      const top = Math.max.apply(null, counts) || 1;
+      counts.forEach(function (n, i) {
+        const h = 100 * n / top;
+        const r = document.createElementNS(SVG, "rect");
+        r.setAttribute("class", pair[1]);
+        r.setAttribute("x", String(i * 20 + si * 6 + 1));
+        r.setAttribute("y", String(110 - h));
+        r.setAttribute("width", "5");
+        r.setAttribute("height", String(h));
+        const title = document.createElementNS(SVG, "title");
+        title.textContent = pair[0] + " " + (i / 20).toFixed(2) + "–" +
+          ((i + 1) / 20).toFixed(2) + ": " + n;
+        r.append(title);
+        rects.push(r);
+      });
+    });
+    group.replaceChildren.apply(group, rects);
+    const line = document.getElementById("threshold-line");
+    line.setAttribute("x1", String(400 * threshold));
+    line.setAttribute("x2", String(400 * threshold));
+    document.getElementById("threshold-value").textContent = threshold.toFixed(2);
+  }
+
+  function poll() {
+    if (document.hidden) { window.setTimeout(poll, POLL_MS); return; }
+    fetch(root.dataset.url, { credentials: "same-origin",
+                              headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r); })
+      .then(update)
+      .catch(function () { /* try again at the next tick */ })
+      .finally(function () { window.setTimeout(poll, POLL_MS); });
+  }
+
+  window.setTimeout(poll, POLL_MS);
+})();
