@@ -156,18 +156,23 @@ def image_infos(
 
 
 def lookup_image_infos(
-    api: ActionApi, titles_or_pageids: Iterable[str | int], thumb_width: int
+    api: ActionApi,
+    titles_or_pageids: Iterable[str | int],
+    thumb_width: int,
+    *,
+    batch_size: int = BATCH,
 ) -> tuple[list[ImageInfo], list[MissingFile]]:
     """(found in request order, missing). Ints are page ids, strings are titles (``File:``
-    added when absent). Batches of at most 50; ``iicontinue`` answers merged by pageid."""
+    added when absent). Batches of ``batch_size`` (50 keeps within the 50-thumbnail limit;
+    beyond it the ``iicontinue`` answers are merged by pageid)."""
     items = list(titles_or_pageids)
     pageids = [int(i) for i in items if isinstance(i, int)]
     titles = [file_title(i) for i in items if not isinstance(i, int)]
     found: dict[int, ImageInfo] = {}
     by_title: dict[str, int] = {}
     missing: dict[tuple[str | None, int | None], MissingFile] = {}
-    for key, batch in [("pageids", b) for b in _batches([str(p) for p in pageids])] + \
-                      [("titles", b) for b in _batches(titles)]:
+    for key, batch in [("pageids", b) for b in _batches([str(p) for p in pageids], batch_size)] \
+            + [("titles", b) for b in _batches(titles, batch_size)]:
         _fetch_batch(api, key, batch, thumb_width, found, by_title, missing)
     ordered: list[ImageInfo] = []
     seen: set[int] = set()
@@ -223,14 +228,17 @@ def _image_info(page: dict[str, Any], info: dict[str, Any]) -> ImageInfo:
 
 # ---- search --------------------------------------------------------------------------------
 
-def search_depicts(api: ActionApi, qid: str, limit: int = 1000) -> list[SearchHit]:
+def search_depicts(
+    api: ActionApi, qid: str, limit: int = 1000, *, page_size: int = 500
+) -> list[SearchHit]:
     """Files whose structured data says ``P180 = qid`` (CirrusSearch ``haswbstatement``).
     The index lags behind edits: never use this to confirm a write."""
     check_qid(qid)
     limit = min(int(limit), SEARCH_WINDOW)
     hits: list[SearchHit] = []
     params = {"action": "query", "list": "search", "srsearch": f"haswbstatement:P180={qid}",
-              "srnamespace": 6, "srlimit": min(limit, 500), "srprop": "", "srinfo": ""}
+              "srnamespace": 6, "srlimit": max(1, min(limit, page_size, 500)), "srprop": "",
+              "srinfo": ""}
     for doc in api.continued(params):
         for hit in doc.get("query", {}).get("search", []):
             hits.append(SearchHit(int(hit["pageid"]), hit["title"]))

@@ -21,8 +21,14 @@ def normalize_title(title: str) -> str:
         rest = rest.strip()
         if prefix.strip().lower() in {"file", "image", "category"} and rest:
             canonical = "File" if prefix.strip().lower() in {"file", "image"} else "Category"
-            return f"{canonical}:{rest[0].upper()}{rest[1:]}"
-    return text[0].upper() + text[1:]
+            return f"{canonical}:{_ucfirst(rest)}"
+    return _ucfirst(text)
+
+
+def _ucfirst(text: str) -> str:
+    # "ß".upper() is "SS": MediaWiki keeps such letters rather than change the length.
+    first = text[0].upper()
+    return (first if len(first) == 1 else text[0]) + text[1:]
 
 
 def category_title(name: str) -> str:
