@@ -62,3 +62,5 @@ def register_blueprints(app: Flask, cfg: Config) -> None:
     app.register_blueprint(label.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(progress.bp)
+    from webapp.blueprints import edits  # edits to Commons (issue 8)
+    app.register_blueprint(edits.bp)

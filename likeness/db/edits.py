@@ -111,6 +111,19 @@ class ConfirmedFace:
     title: str
     thumb_url: str | None
     box: tuple[float, float, float, float]
+    thumb_width: int | None = None
+    thumb_height: int | None = None
+
+
+_FACE_COLUMNS = (faces.c.id, faces.c.image_id, images.c.page_id, images.c.title,
+                 images.c.thumb_url, images.c.thumb_width, images.c.thumb_height,
+                 faces.c.box_left, faces.c.box_top, faces.c.box_width, faces.c.box_height)
+
+
+def _confirmed(r: Any) -> ConfirmedFace:
+    return ConfirmedFace(r.id, r.image_id, r.page_id, r.title, r.thumb_url,
+                         (r.box_left, r.box_top, r.box_width, r.box_height),
+                         r.thumb_width, r.thumb_height)
 
 
 def confirmed_faces(conn: Connection, project_id: int) -> list[ConfirmedFace]:
@@ -118,16 +131,13 @@ def confirmed_faces(conn: Connection, project_id: int) -> list[ConfirmedFace]:
     human = exists().where(decisions.c.face_id == faces.c.id,
                            decisions.c.answer.in_(HUMAN_YES), decisions.c.via != "seed")
     rows = conn.execute(
-        select(faces.c.id, faces.c.image_id, images.c.page_id, images.c.title,
-               images.c.thumb_url, faces.c.box_left, faces.c.box_top, faces.c.box_width,
-               faces.c.box_height)
+        select(*_FACE_COLUMNS)
         .join(images, images.c.id == faces.c.image_id)
         .where(faces.c.project_id == project_id, faces.c.label == "yes",
                faces.c.state == "active", human)
         .order_by(images.c.page_id, faces.c.id)
     )
-    return [ConfirmedFace(r.id, r.image_id, r.page_id, r.title, r.thumb_url,
-                          (r.box_left, r.box_top, r.box_width, r.box_height)) for r in rows]
+    return [_confirmed(r) for r in rows]
 
 
 def confirmed_faces_for_pair(conn: Connection, page_id: int, qid: str) -> list[ConfirmedFace]:
@@ -135,17 +145,14 @@ def confirmed_faces_for_pair(conn: Connection, page_id: int, qid: str) -> list[C
     human = exists().where(decisions.c.face_id == faces.c.id,
                            decisions.c.answer.in_(HUMAN_YES), decisions.c.via != "seed")
     rows = conn.execute(
-        select(faces.c.id, faces.c.image_id, images.c.page_id, images.c.title,
-               images.c.thumb_url, faces.c.box_left, faces.c.box_top, faces.c.box_width,
-               faces.c.box_height)
+        select(*_FACE_COLUMNS)
         .join(images, images.c.id == faces.c.image_id)
         .join(projects, projects.c.id == faces.c.project_id)
         .where(images.c.page_id == page_id, projects.c.qid == qid, faces.c.label == "yes",
                faces.c.state == "active", human)
         .order_by(faces.c.id)
     )
-    return [ConfirmedFace(r.id, r.image_id, r.page_id, r.title, r.thumb_url,
-                          (r.box_left, r.box_top, r.box_width, r.box_height)) for r in rows]
+    return [_confirmed(r) for r in rows]
 
 
 def existing_pairs(conn: Connection, page_ids: Sequence[int], qid: str) -> dict[int, Edit]:

@@ -83,6 +83,20 @@ class SampleItem:
     thumb_url: str | None
     box: tuple[float, float, float, float]
     region: str
+    thumb_width: int | None = None
+    thumb_height: int | None = None
+
+    @property
+    def viewbox(self) -> tuple[int, int]:
+        """SVG canvas for the thumbnail with its box (the thumbnail's size, else 100 x 100)."""
+        if self.thumb_width and self.thumb_height:
+            return self.thumb_width, self.thumb_height
+        return 100, 100
+
+    def rect(self) -> tuple[float, float, float, float]:
+        """The box in viewbox units: x, y, width, height."""
+        w, h = self.viewbox
+        return (self.box[0] * w, self.box[1] * h, self.box[2] * w, self.box[3] * h)
 
 
 @dataclass(frozen=True)
@@ -112,7 +126,8 @@ def preview(conn: Connection, project_id: int, sample_size: int = SAMPLE_SIZE) -
     precision, run_id = edit_rows.latest_precision(conn, project_id)
     faces = {f.face_id: f for f in edit_rows.confirmed_faces(conn, project_id)}
     sample = [SampleItem(w.page_id, w.title, faces[w.face_id].thumb_url, faces[w.face_id].box,
-                         w.region) for w in new[:sample_size] if w.face_id in faces]
+                         w.region, faces[w.face_id].thumb_width, faces[w.face_id].thumb_height)
+              for w in new[:sample_size] if w.face_id in faces]
     return Preview(project.qid, project.label, new, len(wanted) - len(new), precision, run_id,
                    sample)
 
