@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
-
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from oauthlib.oauth2 import OAuth2Error
