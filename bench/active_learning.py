@@ -113,8 +113,11 @@ def measure(cat: Category, labels: np.ndarray, proposed: np.ndarray) -> tuple[fl
     return precision, tp / int(cat.truth.sum())
 
 
-def simulate(cat: Category, method: str, rng: np.random.Generator, batch: int) -> Trace:
+def simulate(cat: Category, method: str, rng: np.random.Generator, batch: int,
+             max_answers: int | None = None) -> Trace:
+    """Answer questions from ground truth until every face is labelled (or max_answers)."""
     n = len(cat.truth)
+    limit = n if max_answers is None else min(n, max_answers)
     labels = np.full(n, model_run.UNLABELLED, np.int8)
     trace = Trace([], [], [], [], [], [])
     answered = 0
@@ -132,7 +135,7 @@ def simulate(cat: Category, method: str, rng: np.random.Generator, batch: int) -
         trace.proposal_precision.append(
             float(cat.truth[proposed].mean()) if proposed.any() else None)
 
-    while answered < n:
+    while answered < limit:
         labelled = labels != model_run.UNLABELLED
         confirmed = labels == model_run.YES
         if method == "baseline":
@@ -157,7 +160,8 @@ def simulate(cat: Category, method: str, rng: np.random.Generator, batch: int) -
         for i in ask:
             labels[i] = model_run.YES if cat.truth[i] else model_run.NO
         answered += len(ask)
-    record(np.zeros(n, bool), None)
+    if answered >= n:
+        record(np.zeros(n, bool), None)
     return trace
 
 
