@@ -175,6 +175,34 @@ def time_by_size() -> None:
     print(f"one 128-D encoding: {(time.perf_counter() - started) / 10 * 1000:.0f} ms\n")
 
 
+def pool_throughput(width: int, upsample: int) -> None:
+    """The group photos at ``width`` through a 2-child pool vs one after another in-process."""
+    from likeness.faces.child import ChildSettings, run_task
+    from likeness.faces.detect import FaceEngine
+    from likeness.faces.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+    from likeness.faces.pool import FacePool
+    from likeness.faces.types import DetectTask
+
+    files = sorted((faces_dir() / "groups").glob("*.jpg"))
+    thumbs = {path.name: thumbnail_bytes(path.read_bytes(), width) for path in files}
+    engine = FaceEngine()
+    settings = ChildSettings(None, None, None, DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, None)
+    started = time.perf_counter()
+    for name, data in thumbs.items():
+        run_task(DetectTask(name, data, upsample), engine, settings)
+    serial = time.perf_counter() - started
+    with FacePool(2) as pool:
+        pool.wait_ready()
+        started = time.perf_counter()
+        done = list(pool.map_unordered(DetectTask(n, d, upsample) for n, d in thumbs.items()))
+        pooled = time.perf_counter() - started
+    assert len(done) == len(thumbs)
+    print(
+        f"{len(thumbs)} group photos at {width} px: in-process {serial:.2f} s, "
+        f"pool of 2 {pooled:.2f} s (speed-up {serial / pooled:.2f}x on {os.cpu_count()} cores)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--widths", default="500,960,1280,1920")
@@ -187,6 +215,8 @@ def main() -> None:
         print()
         time_by_size()
     run([int(w) for w in args.widths.split(",")], args.upsample, args.subsets.split(","))
+    print()
+    pool_throughput(1280, args.upsample)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ import json
 import logging
 import multiprocessing
 import signal
+import sys
 import time
+import types
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -338,6 +340,8 @@ class FacePool:
             self._finish(child, error)
         elif not child.ready:
             self._startup_failures += 1
+            if not self._last_startup_error:
+                self._last_startup_error = f"exit code {code} before loading dlib (see stderr)"
             log.error(
                 "face child %s died at start-up (exit %s): %s",
                 child.process.pid,
@@ -411,7 +415,8 @@ class FacePool:
             name=f"likeness-faces-{next(self._names)}",
             daemon=True,
         )
-        process.start()
+        with _parent_main_hidden():
+            process.start()
         child_conn.close()  # the child holds its end; EOF on ours means it is gone
         self.stats["spawned"] += 1
         return _Child(process=process, conn=parent_conn, spawned_at=time.monotonic())
@@ -458,6 +463,24 @@ class FacePool:
     def _check_open(self) -> None:
         if self._closed:
             raise PoolError("the face pool is closed")
+
+
+@contextlib.contextmanager
+def _parent_main_hidden() -> Iterator[None]:
+    """Start children without re-running the parent's ``__main__`` in them.
+
+    With spawn/forkserver, multiprocessing re-imports the parent's main script in every child
+    (and, without an ``if __name__ == "__main__"`` guard, that script starts pools in a loop).
+    The children's target lives in likeness.faces.child and tasks arrive over the pipe, so
+    they never need the parent's main module: for the moment of start() it is a blank one.
+    """
+    real = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if real is not None:
+            sys.modules["__main__"] = real
 
 
 def _signal_name(sig: int) -> str:
