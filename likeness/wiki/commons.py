@@ -22,7 +22,7 @@ from likeness.wiki.titles import category_title, file_title
 __all__ = [
     "CategoryInfo", "CategoryMember", "ImageInfo", "MediaInfo", "Missing", "MissingFile",
     "SearchHit", "Statement", "category_info", "get_mediainfo", "image_infos",
-    "iter_category_members", "lookup_image_infos", "search_depicts",
+    "iter_category_images", "iter_category_members", "lookup_image_infos", "search_depicts",
 ]
 
 BATCH = 50                 # ids/titles per request; also imageinfo's 50-thumbnail limit
@@ -156,23 +156,19 @@ def image_infos(
 
 
 def lookup_image_infos(
-    api: ActionApi,
-    titles_or_pageids: Iterable[str | int],
-    thumb_width: int,
-    *,
-    batch_size: int = BATCH,
+    api: ActionApi, titles_or_pageids: Iterable[str | int], thumb_width: int
 ) -> tuple[list[ImageInfo], list[MissingFile]]:
     """(found in request order, missing). Ints are page ids, strings are titles (``File:``
-    added when absent). Batches of ``batch_size`` (50 keeps within the 50-thumbnail limit;
-    beyond it the ``iicontinue`` answers are merged by pageid)."""
+    added when absent). Batches of 50 (the API's limit for titles/pageids and for thumbnails
+    per request); should an answer still carry ``iicontinue``, the parts are merged by pageid."""
     items = list(titles_or_pageids)
     pageids = [int(i) for i in items if isinstance(i, int)]
     titles = [file_title(i) for i in items if not isinstance(i, int)]
     found: dict[int, ImageInfo] = {}
     by_title: dict[str, int] = {}
     missing: dict[tuple[str | None, int | None], MissingFile] = {}
-    for key, batch in [("pageids", b) for b in _batches([str(p) for p in pageids], batch_size)] \
-            + [("titles", b) for b in _batches(titles, batch_size)]:
+    for key, batch in [("pageids", b) for b in _batches([str(p) for p in pageids])] \
+            + [("titles", b) for b in _batches(titles)]:
         _fetch_batch(api, key, batch, thumb_width, found, by_title, missing)
     ordered: list[ImageInfo] = []
     seen: set[int] = set()
@@ -183,6 +179,30 @@ def lookup_image_infos(
             seen.add(pid)
     ordered.extend(info for pid, info in found.items() if pid not in seen)
     return ordered, list(missing.values())
+
+
+def iter_category_images(
+    api: ActionApi, category: str, thumb_width: int, limit: int | str = "max"
+) -> Iterator[ImageInfo]:
+    """Files of one category with their image info in one pass (``generator=categorymembers``).
+
+    With more than 50 files per generator batch, Commons makes only 50 thumbnails per answer
+    and sends the rest after ``iicontinue`` (repeating the generator parameters and withholding
+    ``batchcomplete``); the parts are merged by pageid and each file is yielded once, when its
+    batch is complete. Order is not the category order."""
+    params = {"action": "query", "generator": "categorymembers",
+              "gcmtitle": category_title(category), "gcmtype": "file", "gcmlimit": limit,
+              "prop": "imageinfo", "iiprop": "url|size|mime", "iiurlwidth": int(thumb_width)}
+    pending: dict[int, ImageInfo] = {}
+    for doc in api.continued(params):
+        for page in _pages(doc):
+            infos = page.get("imageinfo")
+            if infos and "url" in infos[0] and "missing" not in page:
+                pending[int(page["pageid"])] = _image_info(page, infos[0])
+        if "batchcomplete" in doc:
+            yield from pending.values()
+            pending.clear()
+    yield from pending.values()
 
 
 def _fetch_batch(api: ActionApi, key: str, batch: list[str], thumb_width: int,
