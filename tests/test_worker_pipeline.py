@@ -3,13 +3,21 @@ with real dlib (the module's pool of 2 children)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 
-from likeness.db import categories, crawl_schedule
+from likeness.db import boxes, categories, crawl_schedule
 from likeness.db import images as image_rows
-from likeness.db.schema import jobs
+from likeness.db.schema import faces, images, jobs
+from likeness.faces.pool import FacePool
+from likeness.faces.types import encoding_to_array
+from tests import factories
 from tests.fixtures.worker_pipeline import (
     drain,
     expected_faces,
@@ -17,6 +25,10 @@ from tests.fixtures.worker_pipeline import (
     image_states,
     new_project,
 )
+from worker import pipeline
+from worker.facepool import SharedPool
+from worker.jobs import JobRunner
+from worker.main import Worker
 
 
 def _relative(path: str, faces_dir: Path) -> str:
@@ -60,3 +72,107 @@ def test_a_category_tree_is_crawled_and_every_face_found(make_worker, engine, st
 def _tree(engine, project_id):
     with engine.connect() as conn:
         return categories.tree(conn, project_id)
+
+
+BIG_GROUPS = ["groups/dlib_bald_guys_collage.jpg", "groups/commons_rumba_kings_band_2023.jpg",
+              "groups/commons_abstract_wikipedia_team_2022.jpg", "groups/fr_obama_and_biden.jpg"]
+
+
+def _busy_children(pool) -> list[int]:
+    return [c.process.pid for c in pool._children if c.task is not None]
+
+
+def test_a_child_that_segfaults_is_replaced_and_its_image_retried(make_worker, engine, standin,
+                                                                   faces_dir, face_pool):
+    for n, relative in enumerate(BIG_GROUPS):
+        standin.add_file(faces_dir / relative, f"File:Crash test {n}.jpg",
+                         ["Category:Worker crash tests"])
+    before = set(face_pool.child_pids())
+    killed: list[int] = []
+
+    def kill_busy_children() -> None:
+        deadline = time.monotonic() + 30
+        while not killed and time.monotonic() < deadline:
+            for pid in _busy_children(face_pool):
+                os.kill(pid, signal.SIGSEGV)
+                killed.append(pid)
+            time.sleep(0.01)
+
+    killer = threading.Thread(target=kill_busy_children)
+    worker = make_worker(max_attempts=2, retry_base_seconds=0)
+    project_id = new_project(engine, "Worker crash tests")
+    killer.start()
+    drain(worker)
+    killer.join()
+
+    assert killed and not set(killed) & set(face_pool.child_pids())
+    assert set(face_pool.child_pids()) != before and face_pool.stats["crashes"] >= 1
+    states = image_states(engine, project_id)
+    counts = expected_faces(faces_dir)
+    assert {row.status for row in states.values()} == {"done"}
+    assert any(row.attempts == 2 for row in states.values())  # the crashed one, retried
+    for n, relative in enumerate(BIG_GROUPS):
+        assert states[f"File:Crash test {n}.jpg"].faces_found == counts[relative]
+
+
+def test_a_child_that_hangs_is_replaced_and_the_rest_complete(engine, make_config, standin,
+                                                               faces_dir):
+    standin.add_file(faces_dir / BIG_GROUPS[0], "File:Slow group.jpg", ["Category:Worker hangs"])
+    standin.add_file(faces_dir / "people/bill_gates/2.jpg", "File:Quick portrait.jpg",
+                     ["Category:Worker hangs"])
+    cfg = make_config(**standin.config_overrides(),
+                      worker={"max_attempts": 1, "poll_interval": 0.2})
+    with FacePool(1, task_timeout=0.8, memory_limit_mb=None) as pool:
+        pool.wait_ready()
+        first = pool.child_pids()
+        worker = Worker(cfg, engine)
+        jobs_runner = JobRunner(worker)
+        worker.add_handler("jobs", jobs_runner)
+        pipeline.register(worker, jobs_runner, SharedPool(cfg, pool=pool))
+        project_id = new_project(engine, "Worker hangs")
+        drain(worker)
+        assert pool.stats["timeouts"] == 1 and pool.child_pids() != first
+    states = image_states(engine, project_id)
+    slow, quick = states["File:Slow group.jpg"], states["File:Quick portrait.jpg"]
+    assert (slow.status, slow.error_kind) == ("failed", "timeout")
+    assert (quick.status, quick.faces_found) == ("done", 1)
+
+
+def test_a_drawn_box_is_encoded_by_the_worker(make_worker, engine, standin):
+    worker = make_worker()
+    project_id = new_project(engine, "Portraits of Bill Gates")
+    drain(worker)
+    rows = face_rows(engine, project_id, digits=6)
+    (page_id, left, top, width, height), detected = rows[0]
+    with engine.begin() as conn:
+        image_id = conn.execute(select(images.c.id).where(images.c.page_id == page_id)
+                                ).scalar_one()
+        user_id = factories.user(conn)
+        face_id = boxes.add_box(conn, project_id=project_id, image_id=image_id,
+                                user_id=user_id, box=boxes.Box(left, top, width, height))
+    drain(worker)
+    with engine.connect() as conn:
+        face = conn.execute(select(faces).where(faces.c.id == face_id)).one()
+        job = conn.execute(select(jobs).where(jobs.c.face_id == face_id)).one()
+    assert (face.state, job.state) == ("active", "done")
+    distance = np.linalg.norm(encoding_to_array(face.encoding) - encoding_to_array(detected))
+    assert distance < 0.05  # the same region of the same image: the same face
+
+
+def test_a_box_that_cannot_be_fetched_ends_in_error(make_worker, engine, standin):
+    worker = make_worker(max_attempts=1)
+    project_id = new_project(engine, "Portraits of Bill Gates")
+    drain(worker)
+    with engine.begin() as conn:
+        image_id = conn.execute(select(images.c.id).where(images.c.project_id == project_id)
+                                .limit(1)).scalar_one()
+        user_id = factories.user(conn)
+        face_id = boxes.add_box(conn, project_id=project_id, image_id=image_id,
+                                user_id=user_id, box=boxes.Box(0.2, 0.2, 0.5, 0.5))
+    standin.fault("upload", "http", times=None, status=404)
+    drain(worker)
+    with engine.connect() as conn:
+        face = conn.execute(select(faces).where(faces.c.id == face_id)).one()
+        job = conn.execute(select(jobs).where(jobs.c.face_id == face_id)).one()
+    assert (face.state, face.encoding) == ("error", None)
+    assert job.state == "failed" and "404" in job.error
