@@ -100,3 +100,12 @@ def test_results_survive_the_json_wire() -> None:
     assert error.retryable and not ImageError("not_an_image", "x").retryable
     with pytest.raises(ValueError):
         ImageError("no_such_kind", "x")
+
+
+def test_a_box_at_the_edge_survives_a_float32_column() -> None:
+    """MariaDB FLOAT is single precision: an edge box read back must still be a valid Box."""
+    box = Box.from_pixels(700, 300, 1000, 750, image_width=1000, image_height=750)
+    stored = np.array(box.as_tuple(), dtype=np.float32).astype(float)
+    restored = Box(*stored)
+    assert restored.to_pixels(1000, 750) == (700, 300, 1000, 750)
+    assert restored.to_iiif() == "pct:70,40,30,60"

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # numpy is only needed by callers that ask for arrays
 
 ENCODING_DIM = 128
 ENCODING_BYTES = ENCODING_DIM * 4  # float32, little-endian
-_EPS = 1e-9
+_EPS = 1e-6  # boxes come back from FLOAT (float32) columns; 1e-6 is 0.006 px at 6000 px
 _PCT_RE = re.compile(
     r"^pct:\s*([0-9.]+)\s*,\s*([0-9.]+)\s*,\s*([0-9.]+)\s*,\s*([0-9.]+)\s*$", re.IGNORECASE
 )
