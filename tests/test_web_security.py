@@ -1,0 +1,193 @@
+"""CSRF round trips, security headers, cookies, safe redirects, size and rate limits, and no
+inline script or style anywhere in the templates (the CSP forbids them)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from likeness.config import REPO_ROOT
+from tests import factories
+from tests.fixtures.web import ORIGIN, csrf_headers, login
+from webapp.security import LIMITS, RateLimiter, content_security_policy, safe_next
+
+META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+HIDDEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def user_client(web_app, engine):
+    with engine.begin() as conn:
+        user = factories.user(conn, "Careful User")
+        project_id = factories.project(conn, user)
+    client = web_app.test_client()
+    login(client, user)
+    client.project_id = project_id
+    return client
+
+
+def test_form_round_trip_uses_the_token_from_the_page(user_client):
+    page = user_client.get(f"/projects/{user_client.project_id}/settings").get_data(as_text=True)
+    token = HIDDEN.search(page).group(1)
+    assert META.search(page).group(1) == token
+    url = f"/projects/{user_client.project_id}/settings"
+    assert user_client.post(url, data={"depth": "2"}).status_code == 400
+    assert user_client.post(url, data={"depth": "2", "csrf_token": "x" * 43}).status_code == 400
+    assert user_client.post(url, data={"depth": "2", "csrf_token": token}).status_code == 302
+
+
+def test_json_round_trip_uses_the_header(user_client):
+    page = user_client.get("/").get_data(as_text=True)
+    token = META.search(page).group(1)
+    url = f"/api/projects/{user_client.project_id}"
+    missing = user_client.patch(url, json={"depth": 2})
+    assert missing.status_code == 400 and missing.get_json()["error"]["code"] == "csrf"
+    # A token in a JSON body does not count: only the header does.
+    assert user_client.patch(url, json={"depth": 2, "csrf_token": token}).status_code == 400
+    ok = user_client.patch(url, json={"depth": 2}, headers={"X-CSRF-Token": token})
+    assert ok.status_code == 200 and ok.get_json()["project"]["depth"] == 2
+
+
+def test_cross_site_requests_are_refused_even_with_a_token(user_client):
+    headers = csrf_headers(user_client)
+    url = f"/api/projects/{user_client.project_id}"
+    for bad in ({"Origin": "https://evil.example"}, {"Origin": "null"},
+                {"Origin": None, "Referer": "https://evil.example/page"},
+                {"Origin": "http://localhost.evil.example"}):
+        sent = {k: v for k, v in {**headers, **bad}.items() if v is not None}
+        response = user_client.patch(url, json={"depth": 3}, headers=sent)
+        assert response.status_code == 403, bad
+        assert response.get_json()["error"]["code"] == "cross_origin"
+    same = user_client.patch(url, json={"depth": 3},
+                             headers={**headers, "Referer": ORIGIN + "/x"})
+    assert same.status_code == 200
+
+
+def test_logout_and_locale_need_csrf_too(user_client):
+    assert user_client.post("/locale", data={"lang": "de"}).status_code == 400
+    assert user_client.post("/logout").status_code == 400
+    assert user_client.get("/api/me").get_json()["user"] is not None
+
+
+def test_headers_on_every_kind_of_answer(user_client):
+    for url in ("/", "/api/me", "/does-not-exist", "/api/does-not-exist",
+                f"/projects/{user_client.project_id}"):
+        response = user_client.get(url)
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self';" in csp and "unsafe-inline" not in csp, url
+        assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+        assert "img-src 'self' data: blob: https://upload.wikimedia.org" in csp
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Cache-Control"] == "no-store"
+    assert user_client.get("/api/does-not-exist").get_json()["error"]["code"] == "not_found"
+
+
+def test_csp_uses_the_configured_upload_host():
+    assert "img-src 'self' data: blob: http://127.0.0.1:8123;" in content_security_policy(
+        "http://127.0.0.1:8123/upload")
+
+
+def test_session_cookie_is_secure_and_httponly(make_app, engine):
+    app = make_app(secure_cookies=True)
+    client = app.test_client()
+    response = client.get("/", base_url="https://localhost")
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+@pytest.mark.parametrize("target", [
+    "https://evil.example/", "//evil.example/", "/\\evil.example", "\\\\evil.example",
+    "/\\/evil.example", "javascript:alert(1)", "/ok\nLocation: x", "/x\x00", "http:/x",
+    "", None, "evil.example", "  //evil.example", "/" + "x" * 2001,
+])
+def test_safe_next_rejects_other_sites(target):
+    assert safe_next(target) == "/"
+
+
+def test_safe_next_keeps_local_paths():
+    assert safe_next("/projects/3/label?x=1#y") == "/projects/3/label?x=1#y"
+    # Percent-encoded controls stay encoded: the redirect header cannot be split by them.
+    assert safe_next("/%0d%0aSet-Cookie:x") == "/%0d%0aSet-Cookie:x"
+
+
+def test_login_next_goes_through_safe_next(make_app, engine):
+    app = make_app(oauth={"owner_only_token": "t"})
+    page = app.test_client().get("/login", query_string={"next": "/\\evil.example"})
+    assert 'name="next" value="/"' in page.get_data(as_text=True)
+
+
+def test_size_limits(user_client):
+    assert user_client.get("/api/me?x=" + "a" * 5000).status_code == 414
+    big = user_client.post("/api/join", data=b"{" + b" " * 1_100_000 + b"}",
+                           headers={**csrf_headers(user_client),
+                                    "Content-Type": "application/json"})
+    assert big.status_code == 413 and big.get_json()["error"]["code"] == "too_large"
+    long_search = user_client.get("/api/items/search", query_string={"q": "x" * 300})
+    assert long_search.status_code == 400
+
+
+def test_a_fast_labeller_is_never_slowed():
+    limiter = RateLimiter(LIMITS)
+    # Ten answers a second for a minute, with bursts of 30 at once every ten seconds.
+    waits = [limiter.hit("label", "u1", now=t / 10) for t in range(600)]
+    waits += [limiter.hit("label", "u1", now=60 + i * 0.001) for i in range(30)]
+    assert max(waits) == 0.0
+    # ...and the default group under every request allows the same.
+    assert max(limiter.hit("default", "u1", now=t / 10) for t in range(600)) == 0.0
+
+
+def test_rate_limited_answers_say_when_to_retry():
+    limiter = RateLimiter(LIMITS)
+    for _ in range(5):
+        assert limiter.hit("join", "u2", now=0.0) == 0.0
+    assert limiter.hit("join", "u2", now=0.0) > 0
+    assert limiter.hit("join", "u3", now=0.0) == 0.0  # buckets are per person
+
+
+# Data blocks (<script type="application/json">, filled with |tojson) never run: allowed.
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>",
+                           re.IGNORECASE)
+STYLE_ATTR = re.compile(r"\sstyle\s*=", re.IGNORECASE)
+STYLE_TAG = re.compile(r"<style\b", re.IGNORECASE)
+HANDLER_ATTR = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
+JS_URL = re.compile(r"javascript:", re.IGNORECASE)
+
+
+def test_no_template_has_inline_script_or_style():
+    offenders = []
+    for path in sorted(Path(REPO_ROOT / "templates").rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        for name, pattern in (("inline script", INLINE_SCRIPT), ("style attribute", STYLE_ATTR),
+                              ("style element", STYLE_TAG), ("event handler", HANDLER_ATTR),
+                              ("javascript: URL", JS_URL)):
+            if pattern.search(text):
+                offenders.append(f"{path.relative_to(REPO_ROOT)}: {name}")
+    assert not offenders, offenders
+
+
+def test_session_cookie_stays_small_after_long_use(web_app, engine):
+    with engine.begin() as conn:
+        user = factories.user(conn, "Ü" * 80)
+        project_ids = [factories.project(conn, user, category=f"C{i}") for i in range(30)]
+    client = web_app.test_client()
+    login(client, user)
+    headers = csrf_headers(client)
+    for round_ in range(20):
+        for project_id in project_ids:
+            client.get(f"/projects/{project_id}")
+            client.patch(f"/api/projects/{project_id}", json={"depth": round_ % 5},
+                         headers=headers)
+        client.post("/locale", data={"lang": "de" if round_ % 2 else "en",
+                                     "next": "/" + "x" * 1500, "csrf_token":
+                                     headers["X-CSRF-Token"]})
+        client.post("/join", data={"code": "nope", "csrf_token": headers["X-CSRF-Token"]})
+        client.post(f"/projects/{project_ids[0]}/status",
+                    data={"action": "pause", "csrf_token": headers["X-CSRF-Token"]})
+        client.get("/login?next=/" + "y" * 1900)
+    cookie = client.get_cookie("session")
+    assert cookie is not None and len(cookie.value) < 1024
+    assert len(cookie.key) + len(cookie.value) < 4096
