@@ -124,3 +124,33 @@ def test_face_rejected_after_writing_removes_that_statement_only(edits_env):
     assert _values(env, kept.pageid) == [TARGET_QID]
     assert _row(env, rejected.pageid).action == "remove"
 
+
+
+def test_undo_job_through_the_worker_handlers(edits_env):
+    """The owner's 'Undo all edits' job, run by a real Worker with every registered handler."""
+    from likeness.db import jobs
+    from worker.handlers import register_handlers
+
+    env = edits_env
+    page = env.file("Bill Gates 5.jpg")
+    env.confirm(page.title)
+    with env.engine.begin() as conn:
+        plan.queue_project(conn, env.project_id, env.user_id)
+    worker = Worker(env.cfg, env.engine)
+    register_handlers(worker)
+    assert [name for name, _ in worker.handlers].count("edits") == 1
+    worker.run_once()
+    assert _values(env, page.pageid) == [TARGET_QID]
+    with env.engine.begin() as conn:
+        job_id = jobs.enqueue(conn, "undo_edits", project_id=env.project_id,
+                              user_id=env.user_id, payload={"batch_id": "0123456789ab"})
+    start = env.seq()
+    worker.run_once()                 # the job turns the edit into a removal (and sends it)
+    worker.run_once()
+    with env.engine.connect() as conn:
+        job = jobs.get(conn, job_id)
+    assert job.state == "done"
+    (post,) = env.posts(start)
+    assert post["action"] == "wbremoveclaims"
+    assert "editgroups-commons/b/CB/0123456789ab" in post["summary"]
+    assert env.depicts(page.pageid) == []

@@ -52,6 +52,7 @@ log = logging.getLogger("likeness.edits")
 
 UNKNOWN_OUTCOME_WAIT = 60.0   # a POST whose answer was lost: re-read once the server settled
 OAUTH_DOWN_WAIT = 120.0
+READ_PACE = 1.0              # seconds after an edit that only read the entity
 MAX_ROUNDS = 8                # bound on read/write rounds for one claim, whatever happens
 LOGIN_AGAIN = ("Wikimedia no longer accepts this account's login for this tool; "
                "log in again, then press 'Retry failed'.")
@@ -110,7 +111,10 @@ class Sender:
         return "failed"
 
     def _pace(self, wrote: bool) -> float:
-        return self.cfg.edits.pace_seconds if wrote else 0.0
+        """Full pace after a write; a short one after a read-only outcome (skip, reconcile), so
+        a long run of skips does not turn into a burst of reads."""
+        pace = self.cfg.edits.pace_seconds
+        return pace if wrote else min(pace, READ_PACE)
 
 
 class _Attempt:
