@@ -363,3 +363,38 @@ def test_face_rejected_before_sending_is_never_written(edits_env):
     start = env.seq()
     assert _send_all(env) == ["cancelled"]
     assert env.posts(start) == [] and env.depicts(page.pageid) == []
+
+
+def test_lost_answer_to_an_applied_post_is_reconciled_not_resent(edits_env):
+    """The stand-in applies the write but cuts the answer: no second POST, one statement."""
+    env = edits_env
+    page = env.file("Bill Gates 5.jpg")
+    env.confirm(page.title)
+    _queue(env)
+    env.standin.fault("commons.api", "truncate", action="wbeditentity", keep=0.3)
+    start = env.seq()
+    assert _send_all(env) == ["postponed"]
+    row = _row(env, page.pageid)
+    assert (row.state, row.error_code) == ("pending", "unknown_outcome")
+    assert len(env.depicts(page.pageid)) == 1          # it did land
+    _make_ready(env)
+    assert _send_all(env) == ["done"]
+    assert len(env.posts(start)) == 1 and len(env.depicts(page.pageid)) == 1
+    row = _row(env, page.pageid)
+    assert row.statement_id == env.depicts(page.pageid)[0]["id"] and row.created_statement
+
+
+def test_dropped_post_that_never_landed_is_sent_again_after_a_read(edits_env):
+    env = edits_env
+    page = env.file("Bill Gates 5.jpg")
+    env.confirm(page.title)
+    _queue(env)
+    env.standin.fault("commons.api", "drop", action="wbeditentity")
+    start = env.seq()
+    assert _send_all(env) == ["postponed"]
+    assert env.depicts(page.pageid) == []
+    _make_ready(env)
+    assert _send_all(env) == ["done"]
+    assert len(env.posts(start)) == 2 and len(env.depicts(page.pageid)) == 1
+    reads = [r for r in env.requests(start) if r["params"].get("action") == "wbgetentities"]
+    assert len(reads) == 2

@@ -41,7 +41,9 @@ from likeness.wiki.errors import (
     Permanent,
     RefreshToken,
     Reread,
+    ResponseFormatError,
     RetryLater,
+    TransportError,
     WikiError,
     classify,
 )
@@ -252,6 +254,9 @@ class _Attempt:
         """What a failed call means; None to run another round."""
         outcome = classify(exc)
         code = getattr(exc, "code", type(exc).__name__)
+        if self.wrote and isinstance(exc, ResponseFormatError | TransportError):
+            # The POST may have been applied: decide again after a fresh read, later.
+            return self._postpone(UNKNOWN_OUTCOME_WAIT, "unknown_outcome", str(exc)[:300])
         if isinstance(outcome, RetryLater):
             return self._postpone(outcome.seconds, str(code), outcome.reason)
         if isinstance(outcome, NewCsrfToken):
