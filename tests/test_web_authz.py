@@ -57,7 +57,7 @@ def _url(rule, ids: dict) -> str:
             values[arg] = ids[arg]
         elif converter in ("IntegerConverter", "NumberConverter"):
             values[arg] = 999999
-        elif arg == "ref":
+        elif arg == "qid":
             values[arg] = "Q42"
         else:
             values[arg] = "x"

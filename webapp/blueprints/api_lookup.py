@@ -47,12 +47,12 @@ def items_search() -> Any:
     return jsonify({"items": hits})
 
 
-@bp.get("/items/<ref>")
+@bp.get("/items/<qid>")
 @login_required
 @rate_limit("wiki")
-def item(ref: str) -> Any:
+def item(qid: str) -> Any:
     try:
-        qid = parse_qid(ref)
+        qid = parse_qid(qid)
     except BadInput as exc:
         api_error(400, "bad_item", str(exc))
     try:
