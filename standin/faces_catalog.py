@@ -90,8 +90,11 @@ CLIENT = OAuthClient(
 
 def build(faces_dir: Path, out_dir: Path) -> Catalog:
     faces_dir = faces_dir.resolve()
-    manifest = {r["staged_path"]: r for r in read_tsv(faces_dir / "MANIFEST.tsv")}
-    groups = {r["file"]: r for r in read_tsv(faces_dir / "GROUPS.tsv")}
+    if not (faces_dir / "people").is_dir():
+        raise FileNotFoundError(f"{faces_dir}: no people/ folder (expected people/<name>/N.jpg, "
+                                "optionally groups/, noface/, MANIFEST.tsv, GROUPS.tsv)")
+    manifest = {r["staged_path"]: r for r in _optional_tsv(faces_dir / "MANIFEST.tsv")}
+    groups = {r["file"]: r for r in _optional_tsv(faces_dir / "GROUPS.tsv")}
     b = _Builder(faces_dir, manifest)
     b.add_people()
     b.add_groups(groups)
@@ -202,7 +205,7 @@ class _Builder:
         depicts("tom_cruise", 1, rank="preferred")
 
     def add_groups(self, groups: dict[str, dict[str, str]]) -> None:
-        for photo in sorted((self.faces / "groups").glob("*.jpg")):
+        for photo in sorted((self.faces / "groups").glob("*.jpg")):  # none if absent
             rel = str(photo.relative_to(self.faces))
             cats = [GROUPS_CAT]
             known = [s.replace("extra:", "") for s in
@@ -255,7 +258,8 @@ class _Builder:
             if person.slug == "bill_gates":
                 parents.append(PORTRAITS)  # the cycle: Bill Gates > Portraits > Bill Gates
             cat(person.category, parents)
-        cat(PORTRAITS, ["Category:Bill Gates"])
+        if "bill_gates" in self.people:
+            cat(PORTRAITS, ["Category:Bill Gates"])
         # Hidden, not under the root: every file, for paging past 500 and the 50-thumb limit.
         cat(UPLOADS_CAT, [], hidden=True)
 
@@ -307,3 +311,7 @@ def _add_statement(f: CatalogFile, stmt: dict[str, Any]) -> None:
     if f.sdc is None:
         f.sdc = {"labels": {}, "statements": []}
     f.sdc["statements"].append(stmt)
+
+
+def _optional_tsv(path: Path) -> list[dict[str, str]]:
+    return read_tsv(path) if path.exists() else []
