@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import face_dataset  # noqa: E402
-from likeness.model import baseline, classifier, queue  # noqa: E402
+from likeness.model import baseline, classifier  # noqa: E402
 from likeness.model import run as model_run  # noqa: E402
 
 GOAL_PRECISION, GOAL_RECALL = 0.98, 0.90
@@ -93,6 +93,7 @@ class Trace:
     proposals: list[int]
     estimate: list[float | None]
     proposal_precision: list[float | None]
+    audit: dict | None = None
 
     def first_reaching(self) -> int | None:
         for n, p, r in zip(self.answers, self.precision, self.recall, strict=True):
@@ -113,6 +114,12 @@ def measure(cat: Category, labels: np.ndarray, proposed: np.ndarray) -> tuple[fl
     return precision, tp / int(cat.truth.sum())
 
 
+def by_priority(priority: np.ndarray, k: int) -> np.ndarray:
+    """The first k faces of the queue, as the database reads it (NaN = labelled, never)."""
+    order = np.argsort(priority, kind="stable")
+    return order[~np.isnan(priority[order])][:k]
+
+
 def simulate(cat: Category, method: str, rng: np.random.Generator, batch: int,
              max_answers: int | None = None) -> Trace:
     """Answer questions from ground truth until every face is labelled (or max_answers)."""
@@ -122,8 +129,11 @@ def simulate(cat: Category, method: str, rng: np.random.Generator, batch: int,
     trace = Trace([], [], [], [], [], [])
     answered = 0
     seed_face = None
+    seed_mask = np.zeros(n, bool)
+    random_asked = np.zeros(n, bool)
     if method == "ours":
         seed_face = int(rng.choice(np.flatnonzero(cat.single)))
+        seed_mask[seed_face] = True
 
     def record(proposed: np.ndarray, estimate: float | None) -> None:
         p, r = measure(cat, labels, proposed)
@@ -143,20 +153,21 @@ def simulate(cat: Category, method: str, rng: np.random.Generator, batch: int,
             record(proposed, None)
             ask = baseline.select_next(labelled, batch, rng)
         else:
-            result = model_run.run(cat.encodings, cat.image_ids, labels)
-            if result is None:
-                proposed = np.zeros(n, bool)
-                record(proposed, None)
-                if seed_face is not None:
-                    seeds = cat.encodings[[seed_face]]
-                    seed_mask = np.arange(n) == seed_face
-                    ask = queue.cold_start_order(seeds, cat.encodings, seed_mask, labelled)[:1]
+            result = model_run.run(cat.encodings, cat.image_ids, labels, seed_mask=seed_mask,
+                                   random_asked=random_asked, rng=rng)
+            if result.model is None:
+                record(result.proposed, None)
+                if seed_face is not None:  # the product's cold-start order: seed, then nearest
+                    ask = by_priority(result.priority, batch)
                 else:
                     ask = baseline.select_next(labelled, batch, rng)
+                    random_asked[ask] = True
             else:
                 record(result.proposed, result.model.precision_estimate)
-                ask = queue.select_next(result.scores, cat.image_ids, cat.encodings, labelled,
-                                        batch, result.model.threshold, rng)
+                # what the database queue does: ORDER BY priority
+                ask = by_priority(result.priority, batch)
+                random_asked[ask] = result.random_pick[ask]
+                trace.audit = result.model.calibration.get("audit")
         for i in ask:
             labels[i] = model_run.YES if cat.truth[i] else model_run.NO
         answered += len(ask)

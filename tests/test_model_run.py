@@ -8,22 +8,60 @@ from likeness.model import run as model_run
 from tests.fixtures.model_faces import clusters
 
 
-def test_no_model_before_a_positive_and_bad_labels_rejected() -> None:
+def test_cold_start_asks_seeds_then_their_neighbours_and_trains_nothing() -> None:
     rng = np.random.default_rng(0)
     x, person = clusters(rng, 5, 5)
     images = np.arange(len(x))
     labels = np.full(len(x), model_run.UNLABELLED, np.int8)
-    labels[person != 0] = model_run.NO
-    assert model_run.run(x, images, labels) is None
-    # a shared prior alone is enough to start a new project's model
-    started = model_run.run(x, images, labels, prior=x[person == 0][:2] + 0.01)
-    assert started is not None and started.model.n_shared == 2
+    labels[person == 4] = model_run.NO
+    seeds = np.zeros(len(x), bool)
+    seeds[2] = True  # a provisional positive of person 0 (e.g. the P18 image's face)
+    cold = model_run.run(x, images, labels, seed_mask=seeds)
+    assert cold.model is None and not cold.proposed.any() and np.isnan(cold.scores).all()
+    order = np.argsort(cold.priority)
+    assert order[0] == 2 and set(order[1:5]) == {0, 1, 3, 4}
+    assert np.isnan(cold.priority[person == 4]).all()
+    # a shared prior alone is enough to start a new project's model; the seed is still first
+    started = model_run.run(x, images, labels, prior=x[person == 0][:2] + 0.01, seed_mask=seeds)
+    assert started.model is not None and started.model.n_shared == 2
+    assert started.model.n_positive == 0  # the unconfirmed seed trains nothing
+    assert np.nanargmin(started.priority) == 2
     assert started.proposed[person == 0].sum() >= 2 and not started.proposed[person != 0].any()
     assert started.scores[person == 0].min() > started.scores[person != 0].max()
     with pytest.raises(ValueError, match="labels must be"):
         model_run.run(x, images, np.full(len(x), 7, np.int8))
     with pytest.raises(ValueError, match="same length"):
         model_run.run(x, images[:-1], labels)
+
+
+def test_stored_scores_priorities_and_random_share_for_the_database(face_set) -> None:
+    cat, _notes = active_learning.build_category(face_set, "george_w_bush")
+    x, images, truth = cat.encodings, cat.image_ids, cat.truth
+    rng = np.random.default_rng(3)
+    labels = np.full(len(x), model_run.UNLABELLED, np.int8)
+    asked = rng.random(len(x)) < 0.3
+    labels[asked] = np.where(truth[asked], model_run.YES, model_run.NO)
+    result = model_run.run(x, images, labels, random_asked=asked, rng=rng)
+    unlabelled = labels == model_run.UNLABELLED
+    threshold = result.model.threshold
+    # what a plain "unlabelled and score >= threshold" query sees is exactly the proposals
+    np.testing.assert_array_equal(unlabelled & (result.stored_scores >= threshold),
+                                  result.proposed)
+    assert len(np.unique(images[result.proposed])) == result.proposed.sum()
+    # priorities: a rank over the unlabelled faces, NaN for answered ones
+    assert np.isnan(result.priority[~unlabelled]).all()
+    ranks = np.sort(result.priority[unlabelled])
+    np.testing.assert_array_equal(ranks, np.arange(unlabelled.sum()))
+    head = np.argsort(result.priority)[:100]
+    assert len(np.unique(images[head])) == 100
+    share = result.random_pick[head].mean()
+    assert 0.05 <= share <= 0.15
+    audit = result.model.calibration["audit"]
+    assert audit["n_random_above"] >= 1 and audit["precision"] == 1.0
+    assert np.isnan(result.loo_scores[unlabelled]).all()
+    loo = result.loo_scores
+    assert np.mean(loo[labels == model_run.YES]) > np.mean(loo[labels == model_run.NO]) + 0.5
+    assert model_run.nullable(np.array([np.nan, 0.5])) == [None, 0.5]
 
 
 def test_not_a_face_answers_train_nothing_and_are_never_asked_or_proposed() -> None:
@@ -35,7 +73,7 @@ def test_not_a_face_answers_train_nothing_and_are_never_asked_or_proposed() -> N
     labels[1] = model_run.NOT_FACE  # a face of the target that the labeller called not a face
     result = model_run.run(x, images, labels)
     assert result.model.n_positive == 1 and result.model.n_negative == 0
-    assert not result.proposed[1] and np.isinf(result.priority[1])
+    assert not result.proposed[1] and np.isnan(result.priority[1])
     assert model_run.labels_from_strings(["yes", None, "no", "not_face"]).tolist() == [1, -1, 0, 2]
     with pytest.raises(ValueError, match="unknown face label"):
         model_run.labels_from_strings(["maybe"])

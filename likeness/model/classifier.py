@@ -143,7 +143,8 @@ class Model:
         return cls(**arrays, **meta)
 
 
-def _loo_features(pos: np.ndarray, neg: np.ndarray, prior: np.ndarray) -> np.ndarray:
+def _loo_features(pos: np.ndarray, neg: np.ndarray,
+                  prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Design rows of the labelled faces (positives then negatives), each without itself."""
     labelled = np.concatenate([pos, neg])
     n_pos = len(pos)
@@ -210,6 +211,16 @@ def train(pos: np.ndarray, neg: np.ndarray | None = None, prior: np.ndarray | No
                      "loo_false_pos_above": int(((loo >= t_lab) & (y == 0))[usable].sum())},
     )
     return model
+
+
+def loo_scores(model: Model, pos: np.ndarray, neg: np.ndarray,
+               prior: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Leave-one-out scores of the labelled faces (positives, negatives) under model's weights:
+    each face scored as if it had not been answered, for audits and calibration checks."""
+    pos, neg = as_matrix(pos), as_matrix(neg)
+    u, _usable = _loo_features(pos, neg, as_matrix(prior))
+    s = _sigmoid(u @ model.weights.astype(np.float32))
+    return s[:len(pos)], s[len(pos):]
 
 
 def _spread(x: np.ndarray, cap: int) -> np.ndarray:

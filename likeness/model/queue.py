@@ -46,12 +46,25 @@ def select_next(scores: np.ndarray, image_ids: np.ndarray, encodings: np.ndarray
                 labelled_mask: np.ndarray, k: int, threshold: float,
                 rng: np.random.Generator, random_share: float = 0.1,
                 exclude: np.ndarray | None = None,
-                min_distance: float = MIN_DISTANCE) -> np.ndarray:
-    """Indices of up to k faces to ask next, in asking order.
+                min_distance: float = MIN_DISTANCE,
+                seed_mask: np.ndarray | None = None) -> np.ndarray:
+    """Indices of up to k faces to ask next, in asking order (see select_batch)."""
+    return select_batch(scores, image_ids, encodings, labelled_mask, k, threshold, rng,
+                        random_share, exclude, min_distance, seed_mask)[0]
+
+
+def select_batch(scores: np.ndarray, image_ids: np.ndarray, encodings: np.ndarray,
+                 labelled_mask: np.ndarray, k: int, threshold: float,
+                 rng: np.random.Generator, random_share: float = 0.1,
+                 exclude: np.ndarray | None = None,
+                 min_distance: float = MIN_DISTANCE,
+                 seed_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(indices of up to k faces to ask next, which of them were picked at random).
 
     scores: current model scores of all faces; labelled_mask: faces with a human answer;
-    exclude: faces not to ask now (reserved for someone else, skipped by this user).
-    Faces picked at random come first in the batch so a short session still includes them.
+    exclude: faces not to ask now (reserved for someone else, skipped by this user);
+    seed_mask: provisional positives, asked before anything else while unanswered.
+    Random picks are spread evenly through the uncertainty-ordered rest of the batch.
     """
     scores = np.asarray(scores, np.float32)
     image_ids = np.asarray(image_ids)
@@ -63,15 +76,47 @@ def select_next(scores: np.ndarray, image_ids: np.ndarray, encodings: np.ndarray
     open_ = ~np.asarray(labelled_mask, bool)
     if exclude is not None:
         open_ &= ~np.asarray(exclude, bool)
+    seeds = (np.flatnonzero(open_ & np.asarray(seed_mask, bool))[:k] if seed_mask is not None
+             else np.zeros(0, np.int64))
+    open_[seeds] = False
     pool = np.flatnonzero(open_)
-    if k <= 0 or len(pool) == 0:
-        return np.zeros(0, np.int64)
-    n_random = min(_random_count(k, random_share, rng), len(pool))
+    k_rest = k - len(seeds)
+    empty = np.zeros(0, bool)
+    if k_rest <= 0 or len(pool) == 0:
+        return seeds.astype(np.int64), np.zeros(len(seeds), bool) if len(seeds) else empty
+    n_random = min(_random_count(k_rest, random_share, rng), len(pool))
     random_pick = rng.choice(pool, size=n_random, replace=False) if n_random else pool[:0]
     ordered = pool[np.argsort(priority(scores[pool], threshold), kind="stable")]
-    rest = spread(ordered, image_ids, encodings, k - n_random, min_distance,
-                  taken=random_pick)
-    return np.concatenate([random_pick, rest]).astype(np.int64)
+    rest = spread(ordered, image_ids, encodings, k_rest - n_random, min_distance,
+                  taken=np.concatenate([seeds, random_pick]).astype(np.int64))
+    # interleave: random picks at evenly spaced positions, so any prefix holds its share
+    body = list(rest)
+    slots = len(body) + len(random_pick)
+    positions = (np.floor((np.arange(len(random_pick)) + rng.random()) * slots
+                          / max(len(random_pick), 1))).astype(int) if len(random_pick) else []
+    for pos, face in zip(positions, random_pick, strict=True):
+        body.insert(int(pos), int(face))
+    order = np.concatenate([seeds, np.asarray(body, np.int64)]).astype(np.int64)
+    return order, np.isin(order, random_pick)
+
+
+def queue_order(scores: np.ndarray, image_ids: np.ndarray, encodings: np.ndarray,
+                labelled_mask: np.ndarray, threshold: float, rng: np.random.Generator,
+                random_share: float = 0.1, seed_mask: np.ndarray | None = None,
+                head: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """A full asking order of the unlabelled faces, for a queue that reads "ORDER BY priority".
+
+    The first `head` faces are a select_batch() (seeds, spread-out uncertain faces, random
+    share); the rest follow by uncertainty alone. Returns (order, picked at random).
+    """
+    first, is_random = select_batch(scores, image_ids, encodings, labelled_mask, head,
+                                    threshold, rng, random_share, seed_mask=seed_mask)
+    rest_mask = ~np.asarray(labelled_mask, bool)
+    rest_mask[first] = False
+    rest = np.flatnonzero(rest_mask)
+    rest = rest[np.argsort(priority(np.asarray(scores)[rest], threshold), kind="stable")]
+    order = np.concatenate([first, rest]).astype(np.int64)
+    return order, np.concatenate([is_random, np.zeros(len(rest), bool)])
 
 
 def spread(ordered: np.ndarray, image_ids: np.ndarray, encodings: np.ndarray, k: int,
@@ -82,7 +127,7 @@ def spread(ordered: np.ndarray, image_ids: np.ndarray, encodings: np.ndarray, k:
     where possible, so a small project never runs dry.
     """
     x = as_matrix(encodings)
-    kept: list[int] = list(taken) if taken is not None else []
+    kept: list[int] = [int(i) for i in taken] if taken is not None else []
     n_taken = len(kept)
     images = {image_ids[i] for i in kept}
     skipped: list[int] = []

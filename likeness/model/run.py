@@ -21,10 +21,15 @@ UNLABELLED, NO, YES, NOT_FACE = -1, 0, 1, 2
 
 @dataclass
 class RunResult:
-    model: Model
-    scores: np.ndarray      # (N,) float32, every face (labelled ones too)
+    model: Model | None     # None while there is no positive to learn from (cold start)
+    scores: np.ndarray      # (N,) float32 model scores of every face; NaN without a model
+    stored_scores: np.ndarray  # (N,) float32 for faces.score: like scores, but a face the
+    #                          one-per-image rule suppresses is capped just below the threshold,
+    #                          so "unlabelled and score >= threshold" selects exactly `proposed`
     proposed: np.ndarray    # (N,) bool: unlabelled faces the model proposes as the target
-    priority: np.ndarray    # (N,) float32 queue key, lower first; +inf for labelled faces
+    priority: np.ndarray    # (N,) float32 queue rank, lower first; NaN for labelled faces
+    random_pick: np.ndarray  # (N,) bool: faces placed in the queue as its random share
+    loo_scores: np.ndarray  # (N,) float32 leave-one-out scores of yes/no faces; NaN otherwise
     duration_ms: int
 
 
@@ -37,32 +42,82 @@ def labels_from_strings(values: list[str | None]) -> np.ndarray:
         raise ValueError(f"unknown face label {exc.args[0]!r}") from exc
 
 
+def nullable(values: np.ndarray) -> list[float | None]:
+    """Floats for the database: NaN becomes None (SQL NULL; MariaDB has no NaN/inf)."""
+    return [None if not np.isfinite(v) else float(v) for v in np.asarray(values, np.float64)]
+
+
 def run(encodings: np.ndarray, image_ids: np.ndarray, labels: np.ndarray,
-        prior: np.ndarray | None = None, *,
-        target_precision: float = classifier.DEFAULT_TARGET_PRECISION) -> RunResult | None:
-    """Train, score, calibrate and propose; None while there is no positive to learn from.
+        prior: np.ndarray | None = None, *, seed_mask: np.ndarray | None = None,
+        random_asked: np.ndarray | None = None, random_share: float = 0.1,
+        rng: np.random.Generator | None = None,
+        target_precision: float = classifier.DEFAULT_TARGET_PRECISION) -> RunResult:
+    """Train on the human answers, score every face, calibrate, propose, order the queue.
 
     labels: int8 per face (UNLABELLED, NO, YES, NOT_FACE). Not-a-face answers train nothing
-    but are never asked or proposed again. Provisional seeds are UNLABELLED until confirmed.
+    but are never asked or proposed again. seed_mask: provisional positives (faces of the P18
+    image, faces on files already carrying P180 = the item); they stay UNLABELLED, train
+    nothing and are asked first until a human answers them. prior: human-confirmed encodings
+    of the same Q-id from other opted-in projects. random_asked: labelled faces the queue
+    picked at random (its random share), for the unbiased audit of the precision estimate.
+    The priority is a rank: ORDER BY priority gives seeds, then spread-out uncertain faces
+    (one per image, no near-duplicates) with random_share of random faces among them.
+    Without any positive (own or shared) there is no model: the queue then asks seeds first
+    and the faces nearest to them (cold start).
     """
     start = time.perf_counter()
     x = as_matrix(encodings)
     image_ids = np.asarray(image_ids)
     labels = np.asarray(labels, np.int8)
-    if not (len(x) == len(image_ids) == len(labels)):
+    n = len(x)
+    if not (n == len(image_ids) == len(labels)):
         raise ValueError("encodings, image_ids and labels must have the same length")
     if not np.isin(labels, (UNLABELLED, NO, YES, NOT_FACE)).all():
         raise ValueError("labels must be UNLABELLED, NO, YES or NOT_FACE")
+    seeds = np.zeros(n, bool) if seed_mask is None else np.asarray(seed_mask, bool)
+    if len(seeds) != n:
+        raise ValueError("seed_mask must have one entry per face")
     yes, no = labels == YES, labels == NO
+    labelled = labels != UNLABELLED
     prior_m = as_matrix(prior)
+    nan = np.full(n, np.nan, np.float32)
     if not yes.any() and len(prior_m) == 0:
-        return None
+        return RunResult(model=None, scores=nan, stored_scores=nan.copy(),
+                         proposed=np.zeros(n, bool), priority=_cold_priority(x, seeds, labelled),
+                         random_pick=np.zeros(n, bool), loo_scores=nan.copy(),
+                         duration_ms=_ms(start))
     model = classifier.train(x[yes], x[no], prior_m, target_precision=target_precision)
     scores = model.score(x)
-    labelled = labels != UNLABELLED
     model = calibration.calibrate(model, scores, image_ids, labelled, yes)
     proposed = constraints.proposals(scores, image_ids, model.threshold, labelled, yes)
-    prio = queue.priority(scores, model.threshold)
-    prio[labelled] = np.inf
-    return RunResult(model=model, scores=scores, proposed=proposed, priority=prio,
-                     duration_ms=int((time.perf_counter() - start) * 1000))
+    loo = nan.copy()
+    loo[yes], loo[no] = classifier.loo_scores(model, x[yes], x[no], prior_m)
+    if random_asked is not None:
+        audited = np.asarray(random_asked, bool) & (yes | no)
+        model.calibration["audit"] = calibration.audit(loo[audited], yes[audited],
+                                                       model.threshold)
+    stored = scores.copy()
+    suppressed = ~labelled & (scores >= model.threshold) & ~proposed
+    stored[suppressed] = np.nextafter(np.float32(model.threshold), np.float32(0.0))
+    rng = np.random.default_rng() if rng is None else rng
+    order, is_random = queue.queue_order(scores, image_ids, x, labelled, model.threshold, rng,
+                                         random_share, seed_mask=seeds)
+    prio = np.full(n, np.nan, np.float32)
+    prio[order] = np.arange(len(order), dtype=np.float32)
+    random_pick = np.zeros(n, bool)
+    random_pick[order[is_random]] = True
+    return RunResult(model=model, scores=scores, stored_scores=stored, proposed=proposed,
+                     priority=prio, random_pick=random_pick, loo_scores=loo,
+                     duration_ms=_ms(start))
+
+
+def _cold_priority(x: np.ndarray, seeds: np.ndarray, labelled: np.ndarray) -> np.ndarray:
+    """Before any model: rank in queue.cold_start_order (seeds, then nearest to a seed)."""
+    prio = np.full(len(x), np.nan, np.float32)
+    order = queue.cold_start_order(x[seeds], x, seeds, labelled)
+    prio[order] = np.arange(len(order), dtype=np.float32)
+    return prio
+
+
+def _ms(start: float) -> int:
+    return int((time.perf_counter() - start) * 1000)
