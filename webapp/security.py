@@ -154,8 +154,9 @@ class Limit:
 
 # "default" applies to every request; views opt into stricter or looser groups with @rate_limit.
 LIMITS: dict[str, Limit] = {
-    "default": Limit(rate=20.0, burst=200.0),
-    "label": Limit(rate=15.0, burst=60.0),  # answers: 10/s bursts never wait
+    "default": Limit(rate=30.0, burst=300.0),
+    # Labelling: an answer and the next question are two calls, so 10 answers/s need 20/s.
+    "label": Limit(rate=30.0, burst=120.0),
     "search": Limit(rate=3.0, burst=20.0),  # typing in the autocomplete
     "wiki": Limit(rate=1.0, burst=10.0),  # server-side fetches from Wikimedia
     "write": Limit(rate=1.0, burst=20.0),  # creating projects, invites, settings
