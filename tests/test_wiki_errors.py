@@ -118,3 +118,43 @@ def test_transport_errors_reread_only_when_a_post_may_have_landed():
 def test_unknown_code_never_loops():
     assert isinstance(classify(ApiError("something-new", "?")), Permanent)
     assert isinstance(classify(requests.exceptions.InvalidURL("x")), Permanent)
+
+
+# Over real HTTP: the stand-in answers each injected code the way MediaWiki does (HTTP 200,
+# error body, MediaWiki-API-Error header); the client must raise and classify it.
+HTTP_TABLE = [
+    ("badtoken", NewCsrfToken("badtoken")),
+    ("assertuserfailed", RefreshToken("assertuserfailed")),
+    ("mwoauth-invalid-authorization", RefreshToken("mwoauth-invalid-authorization")),
+    ("failed-save", RetryLater(60.0, "rate limited")),
+    ("ratelimited", RetryLater(60.0, "rate limited")),
+    ("editconflict", Reread("editconflict")),
+    ("permissiondenied", Permanent),
+    ("no-such-entity", Permanent),
+    ("modification-failed", Permanent),
+    ("invalid-guid", Permanent),
+    ("badtags", Permanent),
+    ("abusefilter-warning", Permanent),         # Wikibase answers failed-save for it
+    ("internal_api_error_DBQueryError", RetryLater(30.0, "internal_api_error_DBQueryError")),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), HTTP_TABLE, ids=[c for c, _ in HTTP_TABLE])
+def test_error_over_http_classifies(standin, code, expected):
+    from likeness.wiki.api import ActionApi
+    from likeness.wiki.http import make_session
+
+    api = ActionApi(standin.config_overrides()["wiki"]["commons_api"],
+                    make_session("LikenessTest/1 (test; test@example.org)"))
+    standin.fault("commons.api", "error", code=code, method="POST")
+    with pytest.raises(ApiError) as info:
+        api.post({"action": "wbremoveclaims", "claim": "M1$x", "token": "t+\\"})
+    sent = "failed-save" if code == "abusefilter-warning" else code
+    assert info.value.code == sent
+    (row,) = standin.requests_log("commons.api")
+    assert row["error"] == sent and row["status"] == 200
+    outcome = classify(info.value, oauth=True)
+    if expected is Permanent:
+        assert isinstance(outcome, Permanent) and outcome.code == sent
+    else:
+        assert outcome == expected

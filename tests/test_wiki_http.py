@@ -134,6 +134,12 @@ def test_timeout_applies_to_every_call(standin, cfg):
         _siteinfo(api)
     assert info.value.maybe_applied is False     # a GET: nothing to re-read
     assert time.monotonic() - started < 1.9      # two timed-out tries, not two full delays
+    # The server logs a request when its (delayed) answer is done: wait for both, so they do
+    # not land in the next test's log.
+    deadline = time.monotonic() + 5
+    while len(standin.requests_log("commons.api")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(standin.requests_log("commons.api")) == 2
 
 
 def test_maxlag_on_get_waits_retry_after_then_succeeds(standin, cfg):

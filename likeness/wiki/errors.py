@@ -192,8 +192,9 @@ def _classify_api_error(err: ApiError, *, oauth: bool) -> Outcome:
         return RetryLater(wait, "rate limited")
     if code.startswith("http-"):
         return _classify_http(err)
-    if code in {"readonly", "internal_api_error_DBConnectionError",
-                "internal_api_error_DBQueryTimeoutError"}:
+    if code == "readonly" or code.startswith("internal_api_error_"):
+        # Server-side trouble (read-only wiki, database errors): transient as a rule; the
+        # caller's attempt limit stops a deterministic failure from looping forever.
         wait = err.retry_after if err.retry_after is not None else OVERLOAD_WAIT
         return RetryLater(wait, code)
     if code in {"mwoauth-invalid-authorization", "mwoauth-invalid-authorization-invalid-user",
