@@ -236,6 +236,8 @@ class _Builder:
     def _title_for(self, stem: str, rel: str) -> str:
         if stem in OTHER_TITLES:
             return OTHER_TITLES[stem]
+        if stem.startswith("dlib_20"):  # PASCAL VOC photos in dlib's examples
+            return f"People (PASCAL VOC {stem[5:].replace('_', ' ')})"
         original = self.manifest.get(rel, {}).get("path_in_repo", stem)
         base = original.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         if base.startswith("1024px-"):

@@ -21,6 +21,7 @@ from standin.wikibase import compact_statement, stable_guid
 
 TYPE_ORDER = {"page": 0, "subcat": 1, "file": 2}
 FIRST_NEW_REVID = 900_000_000
+MAX_LOGGED_REQUESTS = 50_000
 
 
 @dataclass
@@ -223,6 +224,8 @@ class World:
             self._seq += 1
             entry["seq"] = self._seq
             self.requests.append(entry)
+            if len(self.requests) > MAX_LOGGED_REQUESTS:  # a long CLI session stays bounded
+                del self.requests[: MAX_LOGGED_REQUESTS // 5]
 
     def log_edit(self, entry: dict[str, Any]) -> None:
         with self.lock:
