@@ -19,7 +19,7 @@ from likeness.db.schema import edits
 from likeness.edits import plan
 from tests.fixtures.edits import TARGET_QID, statement_region
 
-LEASE = 3
+LEASE = 2
 
 
 def _start_worker(env, db_url: str, log: Path) -> subprocess.Popen:
@@ -79,10 +79,10 @@ def test_sigkill_mid_send_then_restart_leaves_one_statement(edits_env, db_url, t
         plan.queue_project(conn, env.project_id, env.user_id, "feedfacecafe")
     if landed:
         # The POST reaches the stand-in, which holds it, and applies it after we kill the worker.
-        fault = env.standin.fault("commons.api", "delay", seconds=2.0, action="wbeditentity")
+        fault = env.standin.fault("commons.api", "delay", seconds=1.5, action="wbeditentity")
     else:
         # The worker is 'sending' (entity read) but dies waiting for its CSRF token.
-        fault = env.standin.fault("commons.api", "delay", seconds=2.0, match={"meta": "tokens"})
+        fault = env.standin.fault("commons.api", "delay", seconds=1.5, match={"meta": "tokens"})
     edits_before = len(env.standin.world.edits)
     log = tmp_path / "worker.log"
 
@@ -95,7 +95,7 @@ def test_sigkill_mid_send_then_restart_leaves_one_statement(edits_env, db_url, t
         if first.poll() is None:
             _kill(first)
     # Let the held request finish on the stand-in side.
-    time.sleep(2.3)
+    time.sleep(1.8)
     written_meanwhile = len(env.standin.world.edits) - edits_before
     assert written_meanwhile == (1 if landed else 0)
     interrupted = _row(env, page.pageid)
