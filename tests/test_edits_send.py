@@ -243,17 +243,22 @@ def test_expired_access_token_is_refreshed_and_the_rotation_stored(edits_env):
     assert len(env.depicts(page.pageid)) == 1
 
 
-def test_revoked_login_fails_not_retryable_with_a_clear_message(edits_env):
+def test_revoked_login_fails_the_senders_queue_with_a_clear_message(edits_env):
     env = edits_env
-    page = env.file("Bill Gates 5.jpg")
-    env.confirm(page.title)
+    first, second = env.file("Bill Gates 5.jpg"), env.file("Bill Gates 12.jpg")
+    env.confirm(first.title)
+    env.confirm(second.title)
     _queue(env)
     env.standin.world.oauth.revoke_user("Likeness Tester")
-    assert _send_all(env) == ["failed"]
-    row = _row(env, page.pageid)
-    assert row.error_code == "login_required" and row.retryable is False
-    assert "log in again" in row.error_message
-    assert env.depicts(page.pageid) == []
+    start = env.seq()
+    assert _send_all(env) == ["failed"]          # the second one is failed with it, unsent
+    for page in (first, second):
+        row = _row(env, page.pageid)
+        assert row.state == "failed" and row.error_code == "login_required"
+        assert row.retryable is False and "log in again" in row.error_message
+        assert env.depicts(page.pageid) == []
+    refreshes = [r for r in env.requests(start) if r["route"] == "meta.access_token"]
+    assert len(refreshes) == 1 and env.posts(start) == []
 
 
 def test_deleted_file_fails_and_does_not_block_the_next(edits_env):
@@ -325,13 +330,18 @@ def test_blocked_user_permission_denied_not_retryable(edits_env):
         conn.execute(update(projects).where(projects.c.id == env.project_id)
                      .values(owner_id=blocked.id))
     env.store_tokens("Blocked Tester", blocked.id)
-    page = env.file("Bill Gates 5.jpg")
-    env.confirm(page.title)
+    pages = [env.file("Bill Gates 5.jpg"), env.file("Bill Gates 12.jpg")]
+    for page in pages:
+        env.confirm(page.title)
+    start = env.seq()
     with env.engine.begin() as conn:
         plan.queue_project(conn, env.project_id, blocked.id)
     assert _send_all(env) == ["failed"]
-    row = _row(env, page.pageid)
-    assert (row.error_code, row.retryable) == ("permissiondenied", False)
+    assert len(env.posts(start)) == 1            # the block answer fails the whole queue
+    for page in pages:
+        row = _row(env, page.pageid)
+        assert (row.state, row.error_code, row.retryable) == (
+            "failed", "permissiondenied", False)
 
 
 def test_two_projects_wanting_one_pair_make_one_edit(edits_env):

@@ -378,6 +378,15 @@ def switch_face(conn: Connection, edit_id: int, owner: str, face_id: int, region
                                                                    region=region))
 
 
+def fail_user_pending(conn: Connection, user_id: int, *, code: str, message: str) -> int:
+    """The sender can no longer write at all (login gone, blocked): fail their queued edits
+    at once instead of trying each one against Commons and the OAuth endpoint."""
+    return conn.execute(update(edits).where(
+        edits.c.user_id == user_id, edits.c.state == "pending",
+    ).values(state="failed", error_code=code[:64], error_message=message[:500],
+             retryable=False, updated_at=utcnow())).rowcount
+
+
 def fail_orphans(conn: Connection) -> int:
     """Pending edits whose sender's account is gone can never be sent."""
     now = utcnow()

@@ -106,10 +106,14 @@ class Sender:
     # --- recording (each in its own short transaction) ----------------------------------------
 
     def _fail(self, edit: Edit, code: str, message: str, retryable: bool,
-              wrote: bool = False) -> str:
+              wrote: bool = False, whole_queue: bool = False) -> str:
+        """Record the failure; ``whole_queue`` also fails the sender's other queued edits (their
+        login is gone or they are blocked: every one of them would fail the same way)."""
         with self.engine.begin() as conn:
             edit_rows.mark_failed(conn, edit.id, self.owner, code=code, message=message,
                                   retryable=retryable, pace_seconds=self._pace(wrote))
+            if whole_queue and edit.user_id is not None:
+                edit_rows.fail_user_pending(conn, edit.user_id, code=code, message=message)
         return "failed"
 
     def _pace(self, wrote: bool) -> float:
@@ -139,7 +143,8 @@ class _Attempt:
         try:
             self.api = s.api_for(fresh_access_token(s.engine, s.cfg, edit.user_id))
         except LoginRequired as exc:
-            return s._fail(edit, "login_required", f"{LOGIN_AGAIN} ({exc})", False)
+            return s._fail(edit, "login_required", f"{LOGIN_AGAIN} ({exc})", False,
+                           whole_queue=True)
         except OAuthUnavailable as exc:
             return self._postpone(OAUTH_DOWN_WAIT, "oauth_unavailable", str(exc))
         for _ in range(MAX_ROUNDS):
@@ -268,7 +273,8 @@ class _Attempt:
             return None
         if isinstance(outcome, RefreshToken):
             if self.refreshed:
-                return self.s._fail(self.edit, "login_required", LOGIN_AGAIN, False, self.wrote)
+                return self.s._fail(self.edit, "login_required", LOGIN_AGAIN, False, self.wrote,
+                                    whole_queue=True)
             self.refreshed = True
             self.csrf = None
             try:
@@ -276,7 +282,7 @@ class _Attempt:
                                            margin=10**9)  # force: the server refused it
             except LoginRequired as err:
                 return self.s._fail(self.edit, "login_required", f"{LOGIN_AGAIN} ({err})", False,
-                                    self.wrote)
+                                    self.wrote, whole_queue=True)
             except OAuthUnavailable as err:
                 return self._postpone(OAUTH_DOWN_WAIT, "oauth_unavailable", str(err))
             self.api = self.s.api_for(token)
@@ -287,8 +293,10 @@ class _Attempt:
                 return None   # the next round re-reads the entity and decides again
             return self._postpone(UNKNOWN_OUTCOME_WAIT, str(code), outcome.reason)
         assert isinstance(outcome, Permanent)
+        blocked = "blockedtext" in getattr(exc, "messages", ()) or code in ("blocked",
+                                                                           "autoblocked")
         return self.s._fail(self.edit, outcome.code, outcome.info or str(exc),
-                            False, self.wrote)
+                            False, self.wrote, whole_queue=blocked)
 
     def _postpone(self, seconds: float, code: str, message: str) -> str:
         edit, s = self.edit, self.s
