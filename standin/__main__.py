@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
           f"categories, test users: {', '.join(u.name for u in catalog.users)}", flush=True)
     print("Point the tool at it with:", *lines, sep="\n", flush=True)
     if not command:
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -80,11 +82,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     server.start()
     try:
-        return subprocess.call(command, env={**os.environ, **env})
-    except KeyboardInterrupt:
-        return 130
+        child = subprocess.Popen(command, env={**os.environ, **env})
+
+        def forward(signum: int, _frame: object) -> None:  # let the tool shut down cleanly
+            child.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, forward)
+        signal.signal(signal.SIGINT, forward)
+        return child.wait()
     finally:
         server.stop()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -29,9 +29,10 @@ def _filter(rows: list[dict[str, Any]], args: dict[str, str]) -> list[dict[str, 
 def handle(standin: StandIn, request: Request, path: str) -> Response:
     """Dispatch one control request; ``path`` is the part after ``/_standin/``."""
     body: dict[str, Any] = {}
-    if request.method in ("POST", "PUT") and request.data:
+    raw = request.get_data()  # raw even when a client labels JSON as a form (curl -d)
+    if request.method in ("POST", "PUT") and raw:
         try:
-            body = json.loads(request.data)
+            body = json.loads(raw)
         except ValueError:
             return _json({"error": "body must be JSON"}, 400)
     world = standin.world
