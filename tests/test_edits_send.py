@@ -408,3 +408,18 @@ def test_dropped_post_that_never_landed_is_sent_again_after_a_read(edits_env):
     assert len(env.posts(start)) == 2 and len(env.depicts(page.pageid)) == 1
     reads = [r for r in env.requests(start) if r["params"].get("action") == "wbgetentities"]
     assert len(reads) == 2
+
+
+def test_http_429_on_a_post_is_not_retried_at_the_http_layer(edits_env):
+    env = edits_env
+    page = env.file("Bill Gates 5.jpg")
+    env.confirm(page.title)
+    _queue(env)
+    env.standin.fault("commons.api", "http", status=429, retry_after=17, action="wbeditentity")
+    start = env.seq()
+    assert _send_all(env) == ["postponed"]
+    assert len(env.posts(start)) == 1
+    row = _row(env, page.pageid)
+    assert row.error_code == "http-429"
+    assert 16.5 <= (row.next_try_at - row.updated_at).total_seconds() <= 17.5
+    assert env.depicts(page.pageid) == []
