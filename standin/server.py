@@ -28,10 +28,10 @@ from standin.actionapi.context import ApiContext, Urls
 from standin.actionapi.entities import serialize
 from standin.actionapi.errors import by_code
 from standin.actionapi.imageinfo import description_url, original_url, thumb_fields
-from standin.catalog import Catalog, CatalogFile, image_facts, stable_id, timestamp_for
+from standin.catalog import Catalog, CatalogFile, image_facts, stable_id
 from standin.faults import Fault, FaultRegistry, corrupt
 from standin.naming import normalize_title
-from standin.state import World
+from standin.state import World, iso_now
 
 ROUTES = {
     "meta/w/rest.php/oauth2/authorize": ("meta.authorize", oauth.authorize),
@@ -218,7 +218,7 @@ class StandIn:
         pageid = stable_id("file", canonical, taken, 60_000_000)
         f = CatalogFile(title=canonical, pageid=pageid, path=str(path), width=facts["width"],
                         height=facts["height"], size=facts["size"], mime=facts["mime"],
-                        sha1=facts["sha1"], timestamp=timestamp_for(pageid),
+                        sha1=facts["sha1"], timestamp=iso_now(self.world.now()),
                         revid=500_000_000 + pageid % 300_000_000, categories=list(categories),
                         sdc=sdc)
         self.world.add_file(f)

@@ -4,6 +4,8 @@ host, entities, search, and the output rules (formatversion, errorformat)."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -237,3 +239,24 @@ def test_formatversion_escaping_and_flags(standin: StandIn, fv: str, raw: str) -
         "format": "json", "formatversion": fv})
     assert raw in resp.text
     assert resp.json()["batchcomplete"] == ("" if fv == "1" else True)
+
+
+def test_timestamp_sort_lists_new_uploads_since_a_time(standin: StandIn, tmp_path: Path) -> None:
+    common = {"action": "query", "list": "categorymembers", "cmtitle": "Category:Bill Gates",
+              "cmsort": "timestamp", "cmprop": "ids|title|timestamp", "formatversion": 2}
+    pages = walk(standin, **common, cmdir="newer", cmlimit=4)
+    listed = [m for p in pages for m in p["query"]["categorymembers"]]
+    stamps = [m["timestamp"] for m in listed]
+    assert len(pages) > 2 and stamps == sorted(stamps) and len(listed) == len(set(
+        m["pageid"] for m in listed))
+    older = api(standin, **common, cmdir="older", cmlimit="max")["query"]["categorymembers"]
+    assert [m["pageid"] for m in older] == [m["pageid"] for m in reversed(listed)]
+
+    since = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert api(standin, **common, cmdir="ascending", cmstart=since)["query"][
+        "categorymembers"] == []
+    photo = tmp_path / "new.png"
+    Image.new("RGB", (300, 200), "green").save(photo)
+    standin.add_file(photo, "File:New upload of Bill Gates.png", ["Category:Bill Gates"])
+    fresh = api(standin, **common, cmdir="ascending", cmstart=since)["query"]["categorymembers"]
+    assert [m["title"] for m in fresh] == ["File:New upload of Bill Gates.png"]

@@ -40,15 +40,19 @@ def members(ctx: ApiContext, prefix: str = "cm") -> tuple[list[Member], dict[str
     namespaces = {int(n) for n in ctx.multi(f"{prefix}namespace", None) if n.lstrip("-").isdigit()}
     limit = ctx.limit(f"{prefix}limit", 10, 500)
     by_time = ctx.get(f"{prefix}sort") == "timestamp"
+    descending = ctx.get(f"{prefix}dir", "ascending") in ("desc", "descending", "older")
     with ctx.world.lock:
         rows = [m for m in ctx.world.category_members(title)
                 if _TYPES[m[0]] in types and (not namespaces or m[4] in namespaces)]
-        if by_time:
-            rows.sort(key=lambda m: (_timestamp(ctx, m), m[2]))
+    if by_time:
+        rows.sort(key=lambda m: (_timestamp(ctx, m), m[2]), reverse=descending)
+        rows = _time_window(ctx, prefix, rows, descending)
+    elif descending:
+        rows.reverse()
     start = 0
     cont = ctx.get(f"{prefix}continue")
     if cont is not None:
-        start = _resume(rows, cont, by_time, ctx)
+        start = _resume(rows, cont, by_time, descending, ctx)
     page = rows[start:start + limit]
     nxt = None
     if start + limit < len(rows):
@@ -58,10 +62,33 @@ def members(ctx: ApiContext, prefix: str = "cm") -> tuple[list[Member], dict[str
     return page, nxt
 
 
-def _resume(rows: list[Member], cont: str, by_time: bool, ctx: ApiContext) -> int:
+def _mw_time(ctx: ApiContext, name: str) -> str | None:
+    """``cmstart``/``cmend`` as a 14-digit timestamp (ISO 8601 or MediaWiki form accepted)."""
+    raw = ctx.get(name)
+    if not raw:
+        return None
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if len(digits) != 14:
+        raise E.ApiError("badtimestamp", f'Invalid value "{raw}" for timestamp parameter '
+                                         f'"{name}".')
+    return digits
+
+
+def _time_window(ctx: ApiContext, prefix: str, rows: list[Member],
+                 descending: bool) -> list[Member]:
+    start, end = _mw_time(ctx, f"{prefix}start"), _mw_time(ctx, f"{prefix}end")
+    low, high = (end, start) if descending else (start, end)
+    return [m for m in rows if (low is None or _timestamp(ctx, m) >= low)
+            and (high is None or _timestamp(ctx, m) <= high)]
+
+
+def _resume(rows: list[Member], cont: str, by_time: bool, descending: bool,
+            ctx: ApiContext) -> int:
     parts = cont.split("|")
     try:
         if by_time:
+            if len(parts) != 2:
+                raise ValueError(cont)
             key: tuple[Any, ...] = (parts[0], int(parts[1]))
             keys = [(_timestamp(ctx, m), m[2]) for m in rows]
         else:
@@ -73,13 +100,14 @@ def _resume(rows: list[Member], cont: str, by_time: bool, ctx: ApiContext) -> in
     except (ValueError, IndexError):
         raise E.badcontinue() from None
     for i, k in enumerate(keys):
-        if k >= key:
+        if (k <= key) if descending else (k >= key):
             return i
     return len(rows)
 
 
 def _timestamp(ctx: ApiContext, m: Member) -> str:
-    page = ctx.world.files.get(m[2])
+    """When the member joined the category; files joined when they were uploaded."""
+    page = ctx.world.files.get(m[2]) if m[4] == 6 else None
     ts = page.timestamp if page else "2020-01-01T00:00:00Z"
     return ts.replace("-", "").replace(":", "").replace("T", "").replace("Z", "")
 
