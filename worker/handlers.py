@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from worker import edits, pipeline
 from worker.jobs import JobRunner
 from worker.retention import RetentionSweep
+from worker.train import make_train_job
 
 if TYPE_CHECKING:
     from worker.main import Worker
@@ -19,5 +20,6 @@ def register_handlers(worker: Worker) -> None:
     jobs = JobRunner(worker, max_attempts=worker.cfg.worker.max_attempts)
     worker.add_handler("jobs", jobs)
     worker.add_handler("retention", RetentionSweep(worker))
+    jobs.register("train", make_train_job(worker))  # retrain and re-score after answers
     edits.register(worker, jobs)  # send_edits / undo_edits jobs + the edit sender loop
     pipeline.register(worker, jobs)  # crawl/encode_box jobs, crawl scheduler, image processing

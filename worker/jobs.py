@@ -14,6 +14,8 @@ from likeness.db.schema import utcnow
 log = logging.getLogger("likeness.worker.jobs")
 
 # A job function does the work and returns a JSON-able result; raising RetryLater requeues it.
+# A result with "rerun_after" (seconds) queues the same job again once this one is finished:
+# the input changed while it ran (e.g. new answers during training).
 JobFunction = Callable[[Job], dict[str, Any] | None]
 
 
@@ -54,7 +56,13 @@ class JobRunner:
                 job_rows.fail(conn, job.id, owner, f"{type(exc).__name__}: {exc}")
             log.exception("job failed", extra=context)
         else:
+            rerun_after = (result or {}).pop("rerun_after", None)
             with engine.begin() as conn:
                 job_rows.finish(conn, job.id, owner, result)
+                if rerun_after is not None:
+                    job_rows.enqueue(conn, job.kind, project_id=job.project_id,
+                                     face_id=job.face_id, user_id=job.user_id,
+                                     payload=job.payload, dedupe_key=job.dedupe_key,
+                                     run_after=utcnow() + dt.timedelta(seconds=rerun_after))
             log.info("job done", extra=context)
         return True

@@ -23,6 +23,7 @@ class Job:
     user_id: int | None
     payload: dict[str, Any]
     attempts: int
+    dedupe_key: str | None = None
 
 
 def enqueue(conn: Connection, kind: str, *, project_id: int | None = None,
@@ -60,7 +61,7 @@ def claim_next(conn: Connection, owner: str, lease_seconds: int,
         state="running", attempts=jobs.c.attempts + 1))
     row = conn.execute(select(jobs).where(jobs.c.id == ids[0])).one()
     return Job(row.id, row.kind, row.project_id, row.face_id, row.user_id,
-               json.loads(row.payload or "{}"), row.attempts)
+               json.loads(row.payload or "{}"), row.attempts, row.dedupe_key)
 
 
 def finish(conn: Connection, job_id: int, owner: str, result: dict[str, Any] | None = None) -> None:

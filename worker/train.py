@@ -1,0 +1,63 @@
+"""The ``train`` job: retrain a project's model on its human answers and re-score every face.
+
+Queued after answers (web) and after new faces (worker); one open job per project. Training
+reads a snapshot, computes outside any transaction, and writes scores in batches; if answers
+or faces arrived meanwhile it asks to run again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from likeness.db import training
+from likeness.db.jobs import Job
+from likeness.model.run import labels_from_strings, nullable, run
+
+if TYPE_CHECKING:
+    from worker.main import Worker
+
+log = logging.getLogger("likeness.worker.train")
+RERUN_AFTER_SECONDS = 3
+
+
+def make_train_job(worker: Worker):  # noqa: ANN201 - a JobFunction
+    def train(job: Job) -> dict[str, Any]:
+        project_id = job.project_id
+        with worker.engine.connect() as conn:
+            last_decision = training.last_decision_id(conn, project_id)
+            previous = training.latest_run(conn, project_id)
+            if (previous is not None and previous.last_decision_id == last_decision
+                    and not training.has_unscored_faces(conn, project_id)):
+                return {"skipped": "no new answers or faces"}
+            data = training.load_faces(conn, project_id)
+            prior = training.shared_prior(conn, project_id)
+        worker.beat("busy", f"train project {project_id}")
+        result = run(data.encodings, data.image_ids, labels_from_strings(data.labels), prior,
+                     seed_mask=data.seed_mask)
+        model = result.model
+        with worker.engine.begin() as conn:
+            run_id = training.record_run(
+                conn, project_id, last_decision=last_decision,
+                n_positive=model.n_positive if model else 0,
+                n_negative=model.n_negative if model else 0,
+                n_shared=model.n_shared if model else 0,
+                threshold=model.threshold if model else None,
+                precision=model.precision_estimate if model else None,
+                recall=model.recall_estimate if model else None,
+                params=model.to_bytes() if model else None,
+                duration_ms=result.duration_ms)
+            training.write_scores(conn, run_id, data.face_ids, nullable(result.stored_scores),
+                                  nullable(result.priority))
+        log.info("model trained", extra={"project": project_id, "run": run_id,
+                                         "faces": len(data), "ms": result.duration_ms,
+                                         "worker": worker.id})
+        outcome: dict[str, Any] = {"run": run_id, "faces": len(data),
+                                   "proposed": int(result.proposed.sum())}
+        with worker.engine.connect() as conn:
+            if (training.last_decision_id(conn, project_id) != last_decision
+                    or training.has_unscored_faces(conn, project_id)):
+                outcome["rerun_after"] = RERUN_AFTER_SECONDS
+        return outcome
+
+    return train
