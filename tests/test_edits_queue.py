@@ -225,3 +225,29 @@ def test_progress_counts_every_state(engine):
     assert counts["pending"] == 1 and counts["failed"] == 1 and counts["done"] == 0
     assert failed[0].error_code == "permissiondenied" and failed[0].retryable is False
     assert retried == 1
+
+
+def test_claim_while_another_claim_of_the_same_user_is_uncommitted(engine):
+    """The interleaving that matters: worker A has claimed (not yet committed) when worker B
+    looks. B must not take the user's next edit (MariaDB: the users-row lock; SQLite: B waits
+    for A's write lock and then sees A's 'sending')."""
+    with engine.begin() as conn:
+        alice = f.user(conn)
+        project = f.project(conn, alice)
+        _queue(conn, project, alice, [1, 2, 3])
+    result: list = []
+    with engine.connect() as conn_a:
+        trans = conn_a.begin()
+        first = edit_rows.claim_next(conn_a, "A", 60)
+
+        def claim_b() -> None:
+            with engine.begin() as conn_b:
+                result.append(edit_rows.claim_next(conn_b, "B", 60))
+
+        thread = threading.Thread(target=claim_b)
+        thread.start()
+        thread.join(0.5)              # MariaDB: B answers at once; SQLite: B waits for A
+        trans.commit()
+    thread.join(30)
+    assert first is not None and first.page_id == 1
+    assert result == [None]

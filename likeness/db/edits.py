@@ -277,7 +277,12 @@ def claim_next(conn: Connection, owner: str, lease_seconds: int,
         return None
     if not sqlite:
         # Serialise claims per sender; then look again with everything committed before us.
-        conn.execute(select(users.c.id).where(users.c.id == row.user_id).with_for_update())
+        # SKIP LOCKED: if another claim (or a token refresh) holds the user, try next round
+        # rather than stall the worker loop.
+        held = conn.execute(select(users.c.id).where(users.c.id == row.user_id)
+                            .with_for_update(skip_locked=True)).first()
+        if held is None:
+            return None
         busy = conn.execute(_busy_users(now).where(edits.c.user_id == row.user_id,
                                                    edits.c.id != row.id).limit(1)).first()
         if busy is not None:
