@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
-from likeness.db import categories, claims, crawl_schedule
+from likeness.db import categories, claims, crawl_schedule, jobs
 from likeness.db import images as image_rows
 from likeness.db.crawl_schedule import CrawlTarget
 from likeness.db.jobs import Job
@@ -153,6 +153,9 @@ class CrawlJob:
                 crawl_schedule.request_crawl(conn, target.project_id)
             else:
                 crawl_schedule.mark_crawled(conn, target.project_id)
+                # Files found by this crawl may carry P180 already: look for seeds again.
+                jobs.enqueue(conn, "seed", project_id=target.project_id,
+                             dedupe_key=f"seed:{target.project_id}")
         log.info("crawl done", extra={"project": target.project_id, "worker": worker.id,
                                       **asdict(stats)})
         return asdict(stats)

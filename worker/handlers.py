@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from worker import edits, pipeline
 from worker.jobs import JobRunner
 from worker.retention import RetentionSweep
+from worker.seed import SeedJob
 from worker.train import make_train_job
 
 if TYPE_CHECKING:
@@ -21,5 +22,6 @@ def register_handlers(worker: Worker) -> None:
     worker.add_handler("jobs", jobs)
     worker.add_handler("retention", RetentionSweep(worker))
     jobs.register("train", make_train_job(worker))  # retrain and re-score after answers
+    jobs.register("seed", SeedJob(worker))  # P18 photos and files with P180 = the item
     edits.register(worker, jobs)  # send_edits / undo_edits jobs + the edit sender loop
     pipeline.register(worker, jobs)  # crawl/encode_box jobs, crawl scheduler, image processing

@@ -16,6 +16,8 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from likeness.db.schema import faces, images, jobs, utcnow
 
+SEED_ORIGINS = ("reference", "depicts")  # images.origin values whose faces are seeds
+
 
 def replace_detected(conn: Connection, image_id: int, project_id: int,
                      detected: Sequence[Any]) -> int:
@@ -25,16 +27,23 @@ def replace_detected(conn: Connection, image_id: int, project_id: int,
     retried image never ends up with its faces twice. Drawn (manual) faces are left alone.
     """
     conn.execute(delete(faces).where(faces.c.image_id == image_id,
-                                     faces.c.source == "detector"))
+                                     faces.c.source.in_(("detector", "seed"))))
     if not detected:
         return 0
     now = utcnow()
+    source = source_for_image(conn, image_id)
     conn.execute(insert(faces), [
         {"project_id": project_id, "image_id": image_id, "box_left": face.box.left,
          "box_top": face.box.top, "box_width": face.box.width, "box_height": face.box.height,
-         "encoding": face.encoding, "source": "detector", "state": "active", "created_at": now}
+         "encoding": face.encoding, "source": source, "state": "active", "created_at": now}
         for face in detected])
     return len(detected)
+
+
+def source_for_image(conn: Connection, image_id: int) -> str:
+    """Faces on the item's P18 photo or on files already carrying P180 are provisional seeds."""
+    origin = conn.execute(select(images.c.origin).where(images.c.id == image_id)).scalar_one()
+    return "seed" if origin in SEED_ORIGINS else "detector"
 
 
 # --- drawn boxes ----------------------------------------------------------------------------
