@@ -120,7 +120,7 @@ def assert_same_faces(engine, project_id, baseline) -> None:
 def test_many_workers_share_one_project_and_find_the_same_faces(n, baseline, spawn, engine):
     project_id = new_project(engine, CATEGORY, depth=DEPTH)
     spawn.start(n)
-    wait_for(lambda: all_done(engine, project_id), 90, "every image processed")
+    wait_for(lambda: all_done(engine, project_id), 120, "every image processed")
     spawn.stop_all()
     assert_same_faces(engine, project_id, baseline)
     with engine.connect() as conn:
@@ -133,11 +133,11 @@ def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(baseline, s
     project_id = new_project(engine, CATEGORY, depth=DEPTH)
     victim, survivor = spawn.start(2)
     wait_for(lambda: counts(engine, project_id).done >= 3 and leases_of(engine, victim) > 0,
-             90, "the victim holding claims mid-batch")
+             120, "the victim holding claims mid-batch")
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
     spawn.start(1)  # the restart
-    wait_for(lambda: all_done(engine, project_id), 90, "every image processed")
+    wait_for(lambda: all_done(engine, project_id), 120, "every image processed")
     spawn.stop_all()
     assert_same_faces(engine, project_id, baseline)
     c = counts(engine, project_id)
@@ -147,7 +147,7 @@ def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(baseline, s
 def test_sigterm_finishes_the_unit_and_a_second_one_exits_at_once(spawn, engine):
     project_id = new_project(engine, CATEGORY, depth=DEPTH)
     (proc,) = spawn.start(1)
-    wait_for(lambda: leases_of(engine, proc) > 0, 60, "the worker holding claims")
+    wait_for(lambda: leases_of(engine, proc) > 0, 120, "the worker holding claims")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=25) == 0, spawn.tail(proc)
     assert leases_of(engine, proc) == 0  # its unit was finished, nothing left claimed
@@ -155,7 +155,7 @@ def test_sigterm_finishes_the_unit_and_a_second_one_exits_at_once(spawn, engine)
     assert c.done >= 1 and c.found == FILES
 
     (proc,) = spawn.start(1)
-    wait_for(lambda: leases_of(engine, proc) > 0 or all_done(engine, project_id), 60,
+    wait_for(lambda: leases_of(engine, proc) > 0 or all_done(engine, project_id), 120,
              "the second worker at work")
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
