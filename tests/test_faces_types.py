@@ -110,3 +110,8 @@ def test_a_box_at_the_edge_survives_a_float32_column() -> None:
     restored = Box(*stored)
     assert restored.to_pixels(1280, 750) == (999, 300, 1280, 750)
     assert restored.to_iiif() == "pct:78.05,40,21.95,60"
+
+
+def test_error_messages_are_cut_to_fit_the_database_column() -> None:
+    error = ImageError("internal", "x" * 5000)
+    assert len(error.message) <= 500 and error.message.endswith("...")

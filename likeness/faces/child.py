@@ -125,10 +125,18 @@ def _serve(conn: Connection, engine: Any, settings: ChildSettings) -> None:
         used = cpu_seconds()
         if settings.cpu_lifetime_s and settings.cpu_limit_s:
             retire = retire or used + settings.cpu_limit_s > settings.cpu_lifetime_s
-        _send(
-            conn,
-            {"result": result_to_wire(result), "cpu": used, "rss_mb": rss_mb(), "retire": retire},
-        )
+        try:
+            _send(
+                conn,
+                {
+                    "result": result_to_wire(result),
+                    "cpu": used,
+                    "rss_mb": rss_mb(),
+                    "retire": retire,
+                },
+            )
+        except OSError:  # the parent is gone: nobody to work for
+            return
         if retire:
             return
 

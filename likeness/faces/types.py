@@ -222,6 +222,7 @@ ERROR_KINDS = {
     "crashed": "the child died while working on this task (segfault, abort, exit)",
     "internal": "an unexpected error in our code; the message has the details",
 }
+MAX_ERROR_MESSAGE = 480
 # Kinds that say more about the download or the machine than about the file: worth a retry.
 RETRYABLE_KINDS = frozenset({"empty", "html", "truncated", "timeout", "cpu", "memory", "crashed"})
 
@@ -238,6 +239,8 @@ class ImageError:
     def __post_init__(self) -> None:
         if self.kind not in ERROR_KINDS:
             raise ValueError(f"unknown ImageError kind {self.kind!r}")
+        if len(self.message) > MAX_ERROR_MESSAGE:  # fits images.last_error (500)
+            object.__setattr__(self, "message", self.message[: MAX_ERROR_MESSAGE - 3] + "...")
 
     @property
     def retryable(self) -> bool:
