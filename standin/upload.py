@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections import OrderedDict
 from email.utils import formatdate
 
 from PIL import Image, ImageOps
@@ -21,18 +22,25 @@ FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/
 
 
 class ThumbCache:
-    def __init__(self) -> None:
+    """Rendered thumbnails by (SHA-1, width), least recently used dropped past ``limit``."""
+
+    def __init__(self, limit: int = 4000) -> None:
         self._lock = threading.Lock()
-        self._data: dict[tuple[str, int], bytes] = {}
+        self._data: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._limit = limit
 
     def get(self, page: FilePage, width: int) -> bytes:
         key = (page.sha1, width)
         with self._lock:
             hit = self._data.get(key)
-        if hit is None:
-            hit = render(page, width)
-            with self._lock:
-                self._data[key] = hit
+            if hit is not None:
+                self._data.move_to_end(key)
+                return hit
+        hit = render(page, width)
+        with self._lock:
+            self._data[key] = hit
+            while len(self._data) > self._limit:
+                self._data.popitem(last=False)
         return hit
 
 
