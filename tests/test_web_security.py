@@ -192,3 +192,19 @@ def test_session_cookie_stays_small_after_long_use(web_app, engine):
     cookie = client.get_cookie("session")
     assert cookie is not None and len(cookie.value) < 1024
     assert len(cookie.key) + len(cookie.value) < 4096
+
+
+def test_activity_is_recorded_once_a_day(user_client, engine):
+    from sqlalchemy import select, update
+
+    from likeness.db.schema import users
+
+    with engine.begin() as conn:
+        conn.execute(update(users).values(last_seen_at=None))
+    user_client.get("/")
+    with engine.connect() as conn:
+        first = conn.execute(select(users.c.last_seen_at)).scalar()
+    user_client.get("/")
+    with engine.connect() as conn:
+        assert first is not None
+        assert conn.execute(select(users.c.last_seen_at)).scalar() == first

@@ -16,6 +16,7 @@ project is a 404, a non-member or wrong role a 403; JSON errors under /api.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import inspect
 from collections.abc import Callable
@@ -52,8 +53,19 @@ def current_user() -> User | None:
                 user = users_db.get(conn, uid)
             if user is None:
                 session.pop("uid", None)
+            else:
+                _note_activity(user)
         g.user = user
     return g.user
+
+
+def _note_activity(user: User) -> None:
+    """Update users.last_seen_at at most once a day per session (one small write)."""
+    today = dt.date.today().isoformat()
+    if session.get("seen") != today:
+        with engine().begin() as conn:
+            users_db.touch_last_seen(conn, user.id)
+        session["seen"] = today
 
 
 def public(view: F) -> F:

@@ -83,3 +83,8 @@ def load_tokens_for_update(conn: Connection, user_id: int, cipher: TokenCipher) 
 def clear_tokens(conn: Connection, user_id: int) -> None:
     conn.execute(update(users).where(users.c.id == user_id).values(
         access_token=None, refresh_token=None, token_expires_at=None))
+
+
+def touch_last_seen(conn: Connection, user_id: int) -> None:
+    """Record activity (the retention policy reads last_seen_at)."""
+    conn.execute(update(users).where(users.c.id == user_id).values(last_seen_at=utcnow()))

@@ -9,6 +9,7 @@ from likeness.db.users import User
 from webapp.security import CSRF_SESSION_KEY, safe_next
 
 KEEP_ON_LOGIN = ("lang",)
+# Keys: uid, csrf, lang, seen (date of the last activity update), next (during login only).
 
 
 def log_in(user: User) -> None:
