@@ -302,10 +302,9 @@ class StandIn:
             return oauth.approve(w, u, request), None
         if route == "meta.access_token" and request.method == "POST":
             return oauth.access_token(w, request), None
-        if route == "meta.profile":
-            return oauth.profile(w, request), None
-        if route == "meta.scopes":
-            return oauth.scopes(w, request), None
+        if route in ("meta.profile", "meta.scopes"):
+            handler = oauth.profile if route == "meta.profile" else oauth.scopes
+            return handler(w, request), _bearer_user(w, request)
         if route.startswith("upload."):
             resp, _ = upload.serve(w, self.thumbs, path[len("upload/wikipedia/commons/"):])
             return resp, None
@@ -364,6 +363,12 @@ def _route_name(path: str) -> str:
     if path.startswith("upload/"):
         return "upload.original"
     return "other"
+
+
+def _bearer_user(world: World, request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    grant = world.oauth.valid_access(header[7:].strip(), world.now()) if header else None
+    return grant.user if grant else None
 
 
 def _redact(header: str | None) -> str | None:

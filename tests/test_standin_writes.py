@@ -227,3 +227,29 @@ def test_wbgetclaims_reads_back_for_duplicate_checks(wiki: Wiki, fresh: str, qid
     claims = wiki.get(action="wbgetclaims", entity=fresh, property="P180")["claims"]
     assert [c["id"] for c in claims["P180"]] == [guid]
     assert wiki.get(action="wbgetclaims", claim=guid)["claims"]["P180"][0]["id"] == guid
+
+
+def test_concurrent_writes_each_get_their_own_revision(standin: StandIn, fresh: str,
+                                                       qid: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [Wiki(standin) for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda i: clients[i % 4].depicts(fresh, qid), range(16)))
+    revids = [r["pageinfo"]["lastrevid"] for r in results]
+    assert len(set(revids)) == 16
+    assert len(clients[0].entity(fresh)["statements"]["P180"]) == 16
+    assert sorted(e["new_revid"] for e in standin.edits(entity=fresh)) == sorted(revids)
+
+
+def test_editentity_clear_needs_the_current_revision(wiki: Wiki, fresh: str, qid: str) -> None:
+    wiki.depicts(fresh, qid)
+    base = wiki.entity(fresh)["lastrevid"]
+    wiki.depicts(fresh, qid)
+    stale = wiki.post("wbeditentity", id=fresh, clear=1, baserevid=base, data="{}")
+    assert stale["error"]["code"] == "editconflict"
+    current = wiki.entity(fresh)["lastrevid"]
+    cleared = wiki.post("wbeditentity", id=fresh, clear=1, baserevid=current, data="{}")
+    assert cleared["entity"]["statements"] == []
+    bad = wiki.post("wbeditentity", id=fresh, data="{not json")
+    assert bad["error"]["code"] == "invalid-json"
