@@ -81,7 +81,8 @@ def test_a_non_human_needs_confirmation(client, standin_catalog):
     form = {"item": dog.id, "category": "Likeness test no faces", **csrf_form(client)}
     response = client.post("/projects/new", data=form)
     assert response.status_code == 422
-    assert "not an instance of human" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "not an instance of human" in page and 'name="confirm_not_human"' in page
     response = client.post("/projects/new", data={**form, "confirm_not_human": "1"})
     assert response.status_code == 302
 

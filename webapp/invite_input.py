@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import gettext as _
+
 from likeness.db.schema import utcnow
 from webapp.project_input import InputErrors
 
@@ -24,7 +26,8 @@ def parse_invite_options(data: Mapping[str, Any]) -> tuple[dt.datetime | None, i
                 raise ValueError
             expires_at = utcnow() + dt.timedelta(days=value)
         except ValueError:
-            errors["expires_in_days"] = f"Expiry must be between 0 and {MAX_DAYS} days, or empty."
+            errors["expires_in_days"] = _(
+                "Expiry must be between 0 and %(days)d days, or empty.", days=MAX_DAYS)
     raw_uses = data.get("uses")
     if raw_uses not in (None, ""):
         try:
@@ -32,7 +35,8 @@ def parse_invite_options(data: Mapping[str, Any]) -> tuple[dt.datetime | None, i
             if not 1 <= uses <= MAX_USES:
                 raise ValueError
         except ValueError:
-            errors["uses"] = f"Uses must be a whole number from 1 to {MAX_USES}, or empty."
+            errors["uses"] = _("Uses must be a whole number from 1 to %(uses)d, or empty.",
+                               uses=MAX_USES)
     if errors:
         raise InputErrors(errors)
     return expires_at, uses

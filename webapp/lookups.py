@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import requests
+from flask_babel import gettext as _
 
 from likeness.config import Config
 from likeness.useragent import user_agent
@@ -70,7 +71,7 @@ def _api(cfg: Config, url: str) -> ActionApi:
 def parse_qid(text: str) -> str:
     qid = wikidata.parse_item_ref(text or "")
     if qid is None:
-        raise BadInput("Paste a Q-id (Q42) or a Wikidata item URL, or pick a suggestion.")
+        raise BadInput(_("Paste a Q-id (Q42) or a Wikidata item URL, or pick a suggestion."))
     return qid
 
 
@@ -80,16 +81,16 @@ def normalize_category(text: str) -> str:
     if text.lower().startswith(("https://", "http://")) and "/wiki/" in text:
         text = text.split("/wiki/", 1)[1]
     if not text or len(text) > MAX_CATEGORY + 9:
-        raise BadInput("Enter a Commons category name.")
+        raise BadInput(_("Enter a Commons category name."))
     if _BAD_TITLE.search(text) or "%" in text:
-        raise BadInput("A category name cannot contain # < > [ ] | { } or %.")
+        raise BadInput(_("A category name cannot contain # < > [ ] | { } or %."))
     try:
         title = category_title(text)
     except ValueError as exc:
-        raise BadInput("Enter a Commons category name.") from exc
+        raise BadInput(_("Enter a Commons category name.")) from exc
     name = title.split(":", 1)[1].strip()
     if not name or len(name) > MAX_CATEGORY:
-        raise BadInput("Enter a Commons category name.")
+        raise BadInput(_("Enter a Commons category name."))
     return name
 
 

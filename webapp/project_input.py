@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+
 from likeness.config import Config
 from webapp.lookups import (
     BadInput,
@@ -28,9 +30,12 @@ FLAGS = ("share_knowledge", "seed_outside_tree", "add_region_to_existing", "memb
 
 
 class InputErrors(Exception):
-    def __init__(self, errors: dict[str, str]) -> None:
+    """Field name -> message. ``confirm_not_human``: the form should offer the checkbox."""
+
+    def __init__(self, errors: dict[str, str], confirm_not_human: bool = False) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+        self.confirm_not_human = confirm_not_human
 
 
 @dataclass
@@ -46,10 +51,10 @@ def _text(data: Mapping[str, Any], name: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str | int):
-        raise BadInput("Expected text.")
+        raise BadInput(_("Expected text."))
     value = str(value)
     if len(value) > MAX_FIELD:
-        raise BadInput("Too long.")
+        raise BadInput(_("Too long."))
     return value.strip()
 
 
@@ -63,9 +68,9 @@ def parse_depth(value: Any) -> int:
     try:
         depth = int(str(value).strip())
     except ValueError as exc:
-        raise BadInput("Depth must be a whole number from 0 to 10.") from exc
+        raise BadInput(_("Depth must be a whole number from 0 to 10.")) from exc
     if not 0 <= depth <= 10:
-        raise BadInput("Depth must be a whole number from 0 to 10.")
+        raise BadInput(_("Depth must be a whole number from 0 to 10."))
     return depth
 
 
@@ -75,9 +80,9 @@ def parse_threshold(value: Any) -> float | None:
     try:
         threshold = float(str(value).strip())
     except ValueError as exc:
-        raise BadInput("Threshold must be a number between 0 and 1, or empty.") from exc
+        raise BadInput(_("Threshold must be a number between 0 and 1, or empty.")) from exc
     if not math.isfinite(threshold) or not 0.0 <= threshold <= 1.0:
-        raise BadInput("Threshold must be a number between 0 and 1, or empty.")
+        raise BadInput(_("Threshold must be a number between 0 and 1, or empty."))
     return threshold
 
 
@@ -105,17 +110,19 @@ def prepare_new_project(cfg: Config, data: Mapping[str, Any], language: str) -> 
     try:
         item = item_summary(cfg, qid, language)
     except LookupUnavailable as exc:
-        raise InputErrors({"item": "Wikidata did not answer in time; try again."}) from exc
+        raise InputErrors({"item": _("Wikidata did not answer in time; try again.")}) from exc
     if item is None:
-        raise InputErrors({"item": f"There is no Wikidata item {qid}."})
+        raise InputErrors({"item": _("There is no Wikidata item %(qid)s.", qid=qid)})
     preview = category_preview(cfg, category)
     if preview.exists is False:
-        raise InputErrors({"category": f"Commons has no category “{category}”."})
+        raise InputErrors({"category": _("Commons has no category “%(name)s”.", name=category)})
     warnings = []
     if not item.is_human:
         if not _flag(data.get("confirm_not_human")):
-            raise InputErrors({"item": f"{item.label} ({item.qid}) is not an instance of human "
-                                       "(Q5). Tick the box to use it anyway."})
+            raise InputErrors({"item": _("%(label)s (%(qid)s) is not an instance of human (Q5). "
+                                         "Tick the box to use it anyway.",
+                                         label=item.label, qid=item.qid)},
+                              confirm_not_human=True)
         warnings.append("not_human")
     if preview.exists is None:
         warnings.append("category_size_unknown")
@@ -140,7 +147,7 @@ def parse_settings(data: Mapping[str, Any], checkboxes: bool) -> dict[str, Any]:
         if data["status"] in ("active", "paused", "archived"):
             values["status"] = data["status"]
         else:
-            errors["status"] = "Status must be active, paused or archived."
+            errors["status"] = _("Status must be active, paused or archived.")
     for flag in FLAGS:
         if flag in data or checkboxes:
             values[flag] = _flag(data.get(flag, False))

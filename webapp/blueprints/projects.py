@@ -37,7 +37,8 @@ def create() -> object:
     try:
         prepared = prepare_new_project(config(), request.form, str(get_locale() or "en"))
     except InputErrors as exc:
-        return render_template("projects/new.html", form=request.form, errors=exc.errors), 422
+        return render_template("projects/new.html", form=request.form, errors=exc.errors,
+                               confirm_not_human=exc.confirm_not_human), 422
     with engine().begin() as conn:
         project_id = projects.create(
             conn, owner_id=user.id, qid=prepared.item.qid, label=prepared.item.label,
