@@ -1,0 +1,199 @@
+"""Crawling category trees from the stand-in: depth, cycles, files counted once, non-photos left
+out, incremental re-crawls, scheduling, and throttling turned into a later retry (no sleeping)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+
+import pytest
+from sqlalchemy import select, update
+
+from likeness.db import categories, crawl_schedule
+from likeness.db import jobs as job_rows
+from likeness.db.crawl_schedule import CrawlTarget
+from likeness.db.schema import images, jobs, projects, utcnow
+from likeness.useragent import user_agent
+from tests.fixtures.worker_pipeline import new_project
+from worker.crawl import CrawlJob, bare_category, crawl_project, is_photo_mime, is_photo_title
+from worker.jobs import RetryLater
+from worker.main import Worker
+from worker.wiki import CategoryLister, commons_api
+
+
+@pytest.fixture
+def cfg(make_config, standin):
+    return make_config(**standin.config_overrides())
+
+
+@pytest.fixture
+def lister(cfg):
+    return CategoryLister(commons_api(cfg))
+
+
+def catalog_tree(catalog, root: str, depth: int) -> tuple[dict[str, int], set[int]]:
+    """What a correct crawl finds, computed from the catalog itself (BFS over parents)."""
+    children: dict[str, list[str]] = {}
+    for cat in catalog.categories:
+        for parent in cat.parents:
+            children.setdefault(parent, []).append(cat.title)
+    seen, queue, files = {root: 0}, deque([root]), set()
+    while queue:
+        title = queue.popleft()
+        files |= {f.pageid for f in catalog.files_in(title)}
+        if seen[title] < depth:
+            for child in children.get(title, []):
+                if child not in seen:
+                    seen[child] = seen[title] + 1
+                    queue.append(child)
+    return {t.split(":", 1)[1]: d for t, d in seen.items()}, files
+
+
+def crawl(engine, lister, project_id, category, depth, keep_going=lambda: True):
+    return crawl_project(engine, lister, CrawlTarget(project_id, category, depth, "active"),
+                         keep_going)
+
+
+def page_ids(engine, project_id) -> list[int]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(images.c.page_id).where(
+            images.c.project_id == project_id)).scalars())
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_tree_is_crawled_to_the_project_depth_counting_each_file_once(engine, lister,
+                                                                       standin_catalog, depth):
+    project_id = new_project(engine, "Likeness test files", depth=depth)
+    stats = crawl(engine, lister, project_id, "Likeness test files", depth)
+    tree, files = catalog_tree(standin_catalog, "Category:Likeness test files", depth)
+    found = page_ids(engine, project_id)
+    assert sorted(found) == sorted(files)  # no duplicates, nothing missing
+    with engine.connect() as conn:
+        assert {c.title: c.depth for c in categories.tree(conn, project_id)} == tree
+    assert stats.categories == len(tree) and stats.new_files == len(files)
+    if depth == 2:  # group photos are also in people's categories, listed twice, stored once
+        assert stats.listed > len(files)
+
+
+def test_a_category_cycle_ends(engine, lister):
+    project_id = new_project(engine, "Bill Gates", depth=5)
+    stats = crawl(engine, lister, project_id, "Category:Bill_Gates", 5)
+    with engine.connect() as conn:
+        tree = {c.title: c.depth for c in categories.tree(conn, project_id)}
+    assert tree == {"Bill Gates": 0, "Portraits of Bill Gates": 1}
+    assert stats.new_files == 21 and not stats.interrupted
+
+
+def test_audio_video_documents_and_drawings_are_left_out(engine, lister, standin, faces_dir):
+    photo = faces_dir / "people/bill_gates/2.jpg"
+    titles = ["Speech.ogg", "Clip.webm", "Report.pdf", "Book.djvu", "Logo.svg", "Song.mp3",
+              "Portrait.jpg", "Scan.tiff", "Shot.PNG"]
+    for title in titles:
+        standin.add_file(photo, f"File:{title}", ["Category:Worker mixed media"])
+    project_id = new_project(engine, "Worker mixed media")
+    stats = crawl(engine, lister, project_id, "Worker mixed media", 0)
+    with engine.connect() as conn:
+        kept = set(conn.execute(select(images.c.title)).scalars())
+    assert kept == {"File:Portrait.jpg", "File:Scan.tiff", "File:Shot.PNG"}
+    assert stats.not_photos == 6
+    assert is_photo_title("File:a.b.JPEG") and not is_photo_title("File:noextension")
+    assert is_photo_mime("image/jpeg") and not is_photo_mime("image/svg+xml")
+    assert not is_photo_mime("video/webm") and not is_photo_mime("application/pdf")
+
+
+def test_a_recrawl_asks_only_for_members_added_since_the_last_one(engine, lister, standin,
+                                                                  faces_dir):
+    project_id = new_project(engine, "Bill Gates", depth=1)
+    crawl(engine, lister, project_id, "Bill Gates", 1)
+    with engine.connect() as conn:
+        listed_at = {c.title: c.last_crawled_at for c in categories.tree(conn, project_id)}
+    first = standin.world.requests[-1]["seq"]
+    standin.add_file(faces_dir / "people/bill_gates/3.jpg", "File:Bill Gates new upload.jpg",
+                     ["Category:Portraits of Bill Gates"])
+    stats = crawl(engine, lister, project_id, "Bill Gates", 1)
+
+    assert stats.new_files == 1 and len(page_ids(engine, project_id)) == 22
+    file_listings = [r["params"] for r in standin.world.requests
+                     if r["seq"] > first and r["params"].get("cmtype") == "file"]
+    assert len(file_listings) == 2
+    for params in file_listings:
+        category = params["cmtitle"].split(":", 1)[1]
+        since = listed_at[category] - dt.timedelta(hours=1)
+        assert params["cmsort"] == "timestamp"
+        assert params["cmstart"] == since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    subcat_listings = [r["params"] for r in standin.world.requests
+                       if r["seq"] > first and r["params"].get("cmtype") == "subcat"]
+    assert subcat_listings and all("cmstart" not in p for p in subcat_listings)
+
+
+def test_every_request_names_the_tool(engine, lister, standin, cfg):
+    project_id = new_project(engine, "Portraits of Bill Gates")
+    crawl(engine, lister, project_id, "Portraits of Bill Gates", 0)
+    agents = {r["user_agent"] for r in standin.world.requests}
+    assert agents == {user_agent(cfg)}
+
+
+def test_shutdown_interrupts_between_pages_and_keeps_progress(engine, cfg, standin):
+    lister = CategoryLister(commons_api(cfg), page_size=5)
+    project_id = new_project(engine, "Bill Gates", depth=1)
+    calls = []
+    stats = crawl(engine, lister, project_id, "Bill Gates", 1,
+                  keep_going=lambda: calls.append(1) or len(calls) < 3)
+    assert stats.interrupted and stats.new_files == 10  # two pages of 5, then stop
+    with engine.connect() as conn:
+        assert all(c.last_crawled_at is None for c in categories.tree(conn, project_id))
+    stats = crawl(engine, lister, project_id, "Bill Gates", 1)  # resumes, nothing twice
+    assert not stats.interrupted and len(page_ids(engine, project_id)) == 21
+
+
+def test_new_projects_are_crawled_at_once_then_on_schedule(engine):
+    project_id = new_project(engine, "Bill Gates")
+    paused_id = new_project(engine, "Bill Gates", status="paused")
+    every = dt.timedelta(hours=24)
+    with engine.begin() as conn:
+        assert crawl_schedule.schedule_due(conn, every) == [project_id]
+        assert crawl_schedule.schedule_due(conn, every) == []  # scheduled once
+        crawl_schedule.mark_crawled(conn, project_id)
+        assert crawl_schedule.schedule_due(conn, every) == []
+        later = utcnow() + dt.timedelta(hours=25)
+        # The crawl job is still queued (dedupe key held): a second one is not added.
+        assert crawl_schedule.schedule_due(conn, every, now=later) == [project_id]
+        assert len(conn.execute(select(jobs.c.id).where(jobs.c.kind == "crawl")).all()) == 1
+        crawl_schedule.request_crawl(conn, paused_id)
+        assert project_id not in crawl_schedule.schedule_due(conn, every)
+        assert crawl_schedule.schedule_due(conn, every) == []  # paused: never
+        state = crawl_schedule.crawl_state(conn, project_id)
+    assert state["crawling"] and state["next_crawl_at"] > utcnow() + dt.timedelta(hours=23)
+
+
+def test_maxlag_during_a_crawl_becomes_a_retry_later(engine, cfg, standin):
+    project_id = new_project(engine, "Bill Gates", depth=1)
+    with engine.begin() as conn:
+        crawl_schedule.schedule_due(conn, dt.timedelta(hours=1))
+        job = job_rows.claim_next(conn, "tester", 60, ("crawl",))
+    standin.fault("commons.api", "maxlag", times=1, lag=9, match={"list": "categorymembers"})
+    worker = Worker(cfg, engine)
+    worker.id = "tester"
+    with pytest.raises(RetryLater) as info:
+        CrawlJob(worker)(job)
+    assert info.value.seconds == 5  # the stand-in's Retry-After, not a sleep
+    assert CrawlJob(worker)(job)["new_files"] == 21
+    with engine.connect() as conn:
+        row = conn.execute(select(projects.c.last_crawled_at).where(
+            projects.c.id == project_id)).scalar_one()
+    assert row is not None
+
+
+def test_bare_category_names():
+    assert bare_category("category:Foo_bar") == "Foo bar"
+    assert bare_category("Foo bar") == "Foo bar"
+    assert bare_category("Category:Élan") == "Élan"
+
+
+def test_paused_project_crawl_job_does_nothing(engine, cfg):
+    project_id = new_project(engine, "Bill Gates", status="paused")
+    with engine.begin() as conn:
+        job_rows.enqueue(conn, "crawl", project_id=project_id)
+        job = job_rows.claim_next(conn, "tester", 60, ("crawl",))
+        conn.execute(update(projects).values(status="paused"))
+    assert CrawlJob(Worker(cfg, engine))(job) == {"skipped": "project paused"}
