@@ -160,3 +160,12 @@ def test_configured_pixel_and_byte_limits(photo: Image.Image) -> None:
     with pytest.raises(DecodeError) as info:
         decode_image(data, DecodeLimits(max_bytes=1000))
     assert info.value.kind == "too_large" and "bytes" in info.value.message
+
+
+def test_utf8_text_cut_mid_character_is_still_text() -> None:
+    unit = "Fehler – Datei nicht gefunden ––––".encode()
+    for shift in (18, 19, 20):  # the 512-byte sample ends on each byte of a 3-byte "–"
+        page = b"x" * shift + unit * 40
+        with pytest.raises(DecodeError) as info:
+            decode_image(page)
+        assert info.value.kind == "html", shift

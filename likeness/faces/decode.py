@@ -95,7 +95,7 @@ def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
     except UnidentifiedImageError:
         raise _classify_unidentified(data) from None
     except Image.DecompressionBombError as exc:
-        raise DecodeError("too_large", str(exc)) from None
+        raise DecodeError("too_large", f"over {limits.max_pixels} pixels ({exc})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise _classify_broken(exc, data) from None
     width, height = img.size
@@ -198,8 +198,10 @@ def _riff_truncated(data: bytes) -> bool:
 def _looks_like_text(head: bytes) -> bool:
     try:
         text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut at the end of the sample
+            return False
+        text = head[: exc.start].decode("utf-8")
     printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
     return bool(text) and printable / len(text) > 0.95
 
