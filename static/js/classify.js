@@ -101,21 +101,30 @@
     return ids;
   }
 
+  // Faces answered here whose answer the server may not have yet: never take them back from
+  // a prefetch (they are still unlabelled and reserved for me until the answer lands).
+  function pendingIds() {
+    return outbox.filter(function (x) { return x.kind === "answer"; })
+      .map(function (x) { return x.body.face_id; });
+  }
+
   // --- the queue -------------------------------------------------------------------------
 
   function prefetch(force) {
     const want = PREFETCH - queue.length;
     if (fetching || (!force && want <= 0)) return;
     fetching = true;
-    post(urls.next, { k: Math.max(0, want), held: heldIds() })
+    const held = heldIds().concat(pendingIds()).slice(0, 40);
+    post(urls.next, { k: Math.max(0, want), held: held })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r); })
       .then(function (data) {
-        const known = new Set(heldIds());
+        const known = new Set(heldIds().concat(pendingIds()));
         data.faces.forEach(function (f) {
           if (!known.has(f.id)) { queue.push(f); preload(f); }
         });
         if (!current && queue.length) advance();
         else if (!current) showEmpty();
+        showQueued();
       })
       .catch(function () { if (!current) showEmpty(); })
       .finally(function () { fetching = false; });
@@ -133,9 +142,12 @@
     prefetch(false);
   }
 
+  function showQueued() { root.dataset.queued = String(queue.length); }
+
   // --- rendering -------------------------------------------------------------------------
 
   function render() {
+    showQueued();
     if (!current) {
       el.img.removeAttribute("src");
       el.box.hidden = true;
@@ -146,6 +158,7 @@
       return;
     }
     el.empty.hidden = true;
+    if (root.dataset.state !== "face") say("");
     root.dataset.state = "face";
     root.dataset.face = String(current.id);
     const face = current;
@@ -207,12 +220,18 @@
       .catch(function () { /* context only */ });
   }
 
-  el.img.addEventListener("load", drawCrop);
+  el.img.addEventListener("load", function () {
+    // Fit tall images on screen: the frame (and so the box overlay) keeps the image's aspect.
+    const ratio = el.img.naturalWidth / el.img.naturalHeight;
+    el.frame.style.maxWidth = "calc(60vh * " + ratio.toFixed(4) + ")";
+    drawCrop();
+  });
 
   // --- answering -------------------------------------------------------------------------
 
   function answer(value) {
     if (!current || drawing) return;
+    const started = performance.now();
     const face = current;
     const item = { kind: "answer", url: urls.answer, token: token(),
                    body: { face_id: face.id, answer: value } };
@@ -223,6 +242,8 @@
     el.answered.textContent = String(answered);
     root.dataset.answered = String(answered);
     advance();
+    // Key press to the next face on screen, for the browser test's report.
+    root.dataset.lastRenderMs = (performance.now() - started).toFixed(1);
   }
 
   function undo() {
@@ -384,7 +405,7 @@
     if (heldIds().length) post(urls.next, { k: 0, held: heldIds() }).catch(function () {});
   }, RENEW_MS);
   window.addEventListener("pagehide", function () {
-    const ids = queue.map(function (f) { return f.id; });
+    const ids = heldIds();
     if (ids.length) post(urls.release, { ids: ids }, true).catch(function () {});
   });
   window.addEventListener("online", flush);

@@ -26,16 +26,23 @@
   function drawHistogram(histogram, threshold) {
     const group = document.getElementById("histogram-bars");
     const rects = [];
-    SERIES.forEach(function (pair, si) {
+    SERIES.forEach(function (pair, row) {
       const counts = histogram[pair[0]];
       const top = Math.max.apply(null, counts) || 1;
+      const base = document.createElementNS(SVG, "line");
+      base.setAttribute("class", "row-base");
+      base.setAttribute("x1", "0");
+      base.setAttribute("x2", "400");
+      base.setAttribute("y1", String(row * 45 + 40));
+      base.setAttribute("y2", String(row * 45 + 40));
+      rects.push(base);
       counts.forEach(function (n, i) {
-        const h = 100 * n / top;
+        const h = 38 * n / top;
         const r = document.createElementNS(SVG, "rect");
         r.setAttribute("class", pair[1]);
-        r.setAttribute("x", String(i * 20 + si * 6 + 1));
-        r.setAttribute("y", String(110 - h));
-        r.setAttribute("width", "5");
+        r.setAttribute("x", String(i * 20 + 1));
+        r.setAttribute("y", String(row * 45 + 40 - h));
+        r.setAttribute("width", "18");
         r.setAttribute("height", String(h));
         const title = document.createElementNS(SVG, "title");
         title.textContent = pair[0] + " " + (i / 20).toFixed(2) + "–" +
