@@ -260,3 +260,15 @@ def test_timestamp_sort_lists_new_uploads_since_a_time(standin: StandIn, tmp_pat
     standin.add_file(photo, "File:New upload of Bill Gates.png", ["Category:Bill Gates"])
     fresh = api(standin, **common, cmdir="ascending", cmstart=since)["query"]["categorymembers"]
     assert [m["title"] for m in fresh] == ["File:New upload of Bill Gates.png"]
+
+
+def test_language_fallback_marks_the_borrowed_term(standin: StandIn,
+                                                   standin_catalog: Catalog) -> None:
+    qid = standin_catalog.person("kofi_annan").qid
+    plain = api(standin, "wikidata", action="wbgetentities", ids=qid, languages="es|de",
+                props="labels")["entities"][qid]["labels"]
+    assert set(plain) == {"de"}
+    labels = api(standin, "wikidata", action="wbgetentities", ids=qid, languages="es|de",
+                 props="labels", languagefallback=1)["entities"][qid]["labels"]
+    assert labels["es"] == {"language": "en", "value": "Kofi Annan", "for-language": "es"}
+    assert labels["de"] == {"language": "de", "value": "Kofi Annan"}

@@ -12,9 +12,23 @@ from standin.wikibase import with_datatypes
 DEFAULT_PROPS = {"info", "sitelinks", "aliases", "labels", "descriptions", "claims", "datatype"}
 
 
-def terms(values: dict[str, str], languages: list[str] | None) -> dict[str, Any]:
-    return {lang: {"language": lang, "value": v} for lang, v in values.items()
-            if not languages or lang in languages}
+FALLBACK = ("mul", "en")  # the end of every language's fallback chain on Wikidata
+
+
+def terms(values: dict[str, str], languages: list[str] | None,
+          fallback: bool = False) -> dict[str, Any]:
+    """Terms in the requested languages; with ``languagefallback`` a missing language gets the
+    fallback's term marked ``for-language``, as Wikibase does."""
+    out = {lang: {"language": lang, "value": v} for lang, v in values.items()
+           if not languages or lang in languages}
+    if fallback and languages:
+        for lang in languages:
+            if lang in out:
+                continue
+            source = next((f for f in FALLBACK if f in values), None)
+            if source is not None:
+                out[lang] = {"language": source, "value": values[source], "for-language": lang}
+    return out
 
 
 def statements_json(ent: Entity) -> Any:
@@ -26,7 +40,8 @@ def statements_json(ent: Entity) -> Any:
 
 
 def serialize(ent: Entity, props: set[str] | None = None,
-              languages: list[str] | None = None, info: bool = True) -> dict[str, Any]:
+              languages: list[str] | None = None, info: bool = True,
+              fallback: bool = False) -> dict[str, Any]:
     props = props or DEFAULT_PROPS
     out: dict[str, Any] = {}
     if info and "info" in props:
@@ -37,9 +52,9 @@ def serialize(ent: Entity, props: set[str] | None = None,
         out["datatype"] = ent.datatype
     out["id"] = ent.id
     if "labels" in props:
-        out["labels"] = terms(ent.labels, languages)
+        out["labels"] = terms(ent.labels, languages, fallback)
     if "descriptions" in props:
-        out["descriptions"] = terms(ent.descriptions, languages)
+        out["descriptions"] = terms(ent.descriptions, languages, fallback)
     if ent.kind != "mediainfo" and "aliases" in props:
         out["aliases"] = {lang: [{"language": lang, "value": a} for a in values]
                           for lang, values in ent.aliases.items()

@@ -34,9 +34,10 @@ def wbgetentities(ctx: ApiContext) -> dict[str, Any]:
     languages = ctx.multi("languages", None) or None
     entities: dict[str, Any] = {}
     with ctx.world.lock:
+        fallback = ctx.has("languagefallback")
         for entity_id in ids:
             ent = lookup(ctx, entity_id.strip().upper())
-            entities[entity_id] = _entity_or_missing(ent, entity_id, props, languages)
+            entities[entity_id] = _entity_or_missing(ent, entity_id, props, languages, fallback)
         fake = -1
         for title in titles:
             site = sites[0]
@@ -46,15 +47,16 @@ def wbgetentities(ctx: ApiContext) -> dict[str, Any]:
                 fake -= 1
                 continue
             ent = ctx.world.mediainfo[page.pageid]
-            entities[ent.id] = _entity_or_missing(ent, ent.id, props, languages)
+            entities[ent.id] = _entity_or_missing(ent, ent.id, props, languages,
+                                                  ctx.has("languagefallback"))
     return {"entities": entities, "success": 1}
 
 
 def _entity_or_missing(ent: Entity | None, entity_id: str, props: set[str],
-                       languages: list[str] | None) -> dict[str, Any]:
+                       languages: list[str] | None, fallback: bool = False) -> dict[str, Any]:
     if ent is None or not ent.exists:
         return {"id": entity_id, "missing": ""}
-    return serialize(ent, props, languages)
+    return serialize(ent, props, languages, fallback=fallback)
 
 
 def wbgetclaims(ctx: ApiContext) -> dict[str, Any]:
@@ -104,7 +106,7 @@ def wbsearchentities(ctx: ApiContext) -> dict[str, Any]:
                 continue
             match = _match(ent, text, language, ctx.has("strictlanguage"))
             if match is not None:
-                hits.append(_hit(ctx, ent, match, language))
+                hits.append(_hit(ctx, ent, match, ctx.get("uselang") or language))
     page = hits[offset:offset + limit]
     body: dict[str, Any] = {"searchinfo": {"search": text}, "search": page}
     if offset + limit < len(hits):
