@@ -34,6 +34,7 @@ class Settings:
     strict_thumb_sizes: bool = False  # refuse non-standard thumbnail widths with 429
     thumb_report: str = "requested"   # thumbwidth: "requested" (as Commons) or "bucket"
     replica_lag: float = 0.0          # seconds; requests with maxlag below it get "maxlag"
+    edit_rate_per_minute: int = 0     # >0: Wikibase's rate limit (failed-save, actionthrottled)
     oauth_default_user: str | None = None
     oauth_deny: bool = False
 
@@ -150,6 +151,7 @@ class World:
             self.oauth = TokenStore()
             self.search_snapshot: dict[int, set[str]] | None = None
             self.requests: list[dict[str, Any]] = []
+            self.edit_times: dict[str, list[float]] = {}
             self.edits: list[dict[str, Any]] = []
             self._seq = 0
             for c in self.catalog.categories:

@@ -253,3 +253,16 @@ def test_editentity_clear_needs_the_current_revision(wiki: Wiki, fresh: str, qid
     assert cleared["entity"]["statements"] == []
     bad = wiki.post("wbeditentity", id=fresh, data="{not json")
     assert bad["error"]["code"] == "invalid-json"
+
+
+def test_rate_limit_throttles_fast_writers(standin: StandIn, wiki: Wiki, fresh: str,
+                                           qid: str) -> None:
+    standin.configure(edit_rate_per_minute=2)
+    assert wiki.depicts(fresh, qid)["success"] == 1
+    assert wiki.depicts(fresh, qid)["success"] == 1
+    throttled = wiki.depicts(fresh, qid)["error"]
+    assert throttled["code"] == "failed-save"
+    assert throttled["messages"][0]["name"] == "actionthrottledtext"
+    assert Wiki(standin, "Zoë Reviewer").depicts(fresh, qid)["success"] == 1   # per user
+    standin.advance_clock(61)
+    assert wiki.depicts(fresh, qid)["success"] == 1

@@ -64,6 +64,12 @@ def _permitted(ctx: ApiContext) -> None:
     bad = [t for t in tags if t not in ctx.world.catalog.registered_tags]
     if bad:
         raise E.badtags(bad)
+    limit = ctx.world.settings.edit_rate_per_minute
+    if limit > 0:
+        now = ctx.world.now()
+        recent = [t for t in ctx.world.edit_times.get(ctx.user_name, []) if t > now - 60]
+        if len(recent) >= limit:
+            raise E.throttled()
 
 
 def _check_conflict(ctx: ApiContext, ent: Entity, touched: Iterable[str],
@@ -108,6 +114,7 @@ def _commit(ctx: ApiContext, ent: Entity, action: str, touched: set[str],
             cleared: bool = False) -> int:
     old = ent.lastrevid
     revid = ctx.world.touch(ent, touched, cleared)
+    ctx.world.edit_times.setdefault(ctx.user_name, []).append(ctx.world.now())
     summary = ctx.get("summary", "") or ""
     ctx.world.log_edit({
         "time": iso_now(ctx.world.now()), "site": ctx.site, "action": action,
