@@ -53,7 +53,10 @@ def handle(standin: StandIn, request: Request, path: str) -> Response:
             standin.faults.clear(int(path.split("/", 1)[1]))
             return _json({"ok": True})
         if path == "requests":
-            return _json(_filter(list(world.requests), request.args.to_dict()))
+            args = request.args.to_dict()
+            return _json(standin.requests_log(
+                route=args.pop("route", None), action=args.pop("action", None),
+                method=args.pop("method", None), since=int(args.pop("since", "0") or 0), **args))
         if path == "edits":
             return _json(_filter(list(world.edits), request.args.to_dict()))
         if path.startswith("entity/"):

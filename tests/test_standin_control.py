@@ -140,3 +140,19 @@ def test_cli_serves_until_stopped(faces_dir: Path, tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_request_log_filters_by_route_prefix_and_parameters(standin: StandIn) -> None:
+    api = standin.urls.api("commons")
+    requests.get(api, params={"action": "query", "meta": "tokens", "format": "json"}, timeout=5)
+    requests.get(api, params={"action": "query", "list": "categorymembers", "format": "json",
+                              "cmtitle": "Category:Bill Gates"}, timeout=5)
+    requests.get(f"{standin.urls.upload}/wikipedia/commons/0/00/Nope.jpg", timeout=5)
+    assert len(control(standin, "GET", "requests", route="commons")) == 2
+    listing = control(standin, "GET", "requests", route="commons", list="categorymembers")
+    assert [r["params"]["cmtitle"] for r in listing] == ["Category:Bill Gates"]
+    [upload] = control(standin, "GET", "requests", route="upload")
+    assert upload["status"] == 404
+    last = listing[0]["seq"]
+    assert [r["route"] for r in control(standin, "GET", "requests", since=str(last))] == [
+        "upload.original"]

@@ -59,7 +59,6 @@ def handle(site: str, world: World, urls: Urls, request: Request) -> tuple[Respo
         _check_assert(ctx)
         return ctx.respond(func(ctx)), ctx
     except E.ApiError as err:
-        ctx.params.setdefault("_error", err.code)
         return ctx.error(err), ctx
 
 

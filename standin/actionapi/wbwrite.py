@@ -125,7 +125,7 @@ def _commit(ctx: ApiContext, ent: Entity, action: str, touched: set[str],
         "baserevid": int(ctx.get("baserevid")) if (ctx.get("baserevid") or "").isdigit()
         else None,
         "old_revid": old, "new_revid": revid, "statements": sorted(touched),
-        "params": {k: v for k, v in ctx.params.items() if k not in ("token", "_error")},
+        "params": {k: v for k, v in ctx.params.items() if k != "token"},
     })
     return revid
 
