@@ -1,0 +1,130 @@
+"""The worker's query layer: found files once, leased claims, lease-guarded idempotent stores,
+failures with backoff, deferrals, web-app retries and progress counts; and the retry policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select, update
+
+from likeness.db import images as image_rows
+from likeness.db.images import FoundFile, ThumbInfo
+from likeness.db.schema import faces, images, projects, utcnow
+from likeness.faces.types import Box, DetectedFace
+from tests import factories
+from worker.outcomes import Failure, RetryPolicy
+
+THUMB = ThumbInfo("http://upload.test/x.jpg", 1280, 960, "image/jpeg", 4000, 3000)
+
+
+def _face(n: int) -> DetectedFace:
+    return DetectedFace(Box(0.1 * n, 0.1, 0.05, 0.05), bytes(512), 1.0)
+
+
+def _project(conn, **values) -> int:
+    return factories.project(conn, factories.user(conn), **values)
+
+
+def test_found_files_are_stored_once(engine):
+    with engine.begin() as conn:
+        project_id = _project(conn)
+        files = [FoundFile(1, "File:A.jpg"), FoundFile(2, "File:B.jpg"), FoundFile(1, "File:A.jpg")]
+        assert image_rows.add_found(conn, project_id, files) == 2
+        assert image_rows.add_found(conn, project_id, [FoundFile(2, "File:B.jpg"),
+                                                       FoundFile(3, "File:C.jpg")]) == 1
+        assert conn.execute(select(func.count()).select_from(images)).scalar_one() == 3
+
+
+def test_claims_are_disjoint_leased_and_skip_inactive_or_later_images(engine):
+    with engine.begin() as conn:
+        active = _project(conn)
+        paused = _project(conn, status="paused")
+        image_rows.add_found(conn, active, [FoundFile(n, f"File:{n}.jpg") for n in range(6)])
+        image_rows.add_found(conn, paused, [FoundFile(9, "File:9.jpg")])
+        conn.execute(update(images).where(images.c.page_id == 5).values(
+            next_try_at=utcnow() + dt.timedelta(hours=1)))
+    with engine.begin() as conn:
+        first = image_rows.claim_pending(conn, "w1", 60, 3)
+    with engine.begin() as conn:
+        second = image_rows.claim_pending(conn, "w2", 60, 10)
+    ids_1, ids_2 = {c.id for c in first}, {c.id for c in second}
+    assert len(ids_1) == 3 and len(ids_2) == 2 and not ids_1 & ids_2
+    assert {c.page_id for c in first + second} == {0, 1, 2, 3, 4}
+    with engine.begin() as conn:  # w1 dies: its leases expire and w2 takes them over
+        conn.execute(update(images).where(images.c.id.in_(ids_1)).values(
+            lease_until=utcnow() - dt.timedelta(seconds=1)))
+        taken = image_rows.claim_pending(conn, "w2", 60, 10)
+        assert {c.id for c in taken} == ids_1
+        assert image_rows.renew(conn, list(ids_1), "w1", 60) == 0  # w1 lost them
+        assert image_rows.renew(conn, list(ids_1), "w2", 60) == 3
+
+
+def test_storing_is_lease_guarded_and_idempotent(engine):
+    with engine.begin() as conn:
+        project_id = _project(conn)
+        image_rows.add_found(conn, project_id, [FoundFile(1, "File:A.jpg")])
+        (claimed,) = image_rows.claim_pending(conn, "w1", 60, 1)
+        conn.execute(update(images).values(lease_until=utcnow() - dt.timedelta(seconds=1)))
+        (again,) = image_rows.claim_pending(conn, "w2", 60, 1)
+    with engine.begin() as conn:  # the old owner finishes late: nothing is written
+        assert not image_rows.record_done(conn, claimed.id, "w1", THUMB, [_face(1)])
+    with engine.begin() as conn:
+        assert image_rows.record_done(conn, again.id, "w2", THUMB, [_face(1), _face(2)])
+    with engine.begin() as conn:  # a retried image replaces, never adds
+        conn.execute(update(images).values(status="pending", lease_owner="w3",
+                                           lease_until=utcnow() + dt.timedelta(seconds=60)))
+        assert image_rows.record_done(conn, again.id, "w3", THUMB, [_face(3), _face(1)])
+        boxes = sorted(r.box_left for r in conn.execute(select(faces)))
+        row = image_rows.get(conn, again.id)
+    assert boxes == [0.1, 0.30000000000000004] or boxes == [0.1, 0.3]
+    assert (row.status, row.faces_found, row.thumb_width, row.width, row.lease_owner) == \
+        ("done", 2, 1280, 4000, None)
+
+
+def test_failures_deferrals_retries_and_counts(engine):
+    with engine.begin() as conn:
+        project_id = _project(conn)
+        image_rows.add_found(conn, project_id, [FoundFile(n, f"File:{n}.jpg") for n in range(4)])
+        a, b, c, d = image_rows.claim_pending(conn, "w", 60, 4)
+        later = (utcnow() + dt.timedelta(minutes=5)).replace(microsecond=0)  # MariaDB: whole s
+        assert image_rows.record_failure(conn, a.id, "w", "http_503", "HTTP 503", later)
+        assert image_rows.record_failure(conn, b.id, "w", "corrupt", "broken", None)
+        assert image_rows.defer(conn, [c.id], "w", later, "HTTP 429") == 1
+        assert image_rows.record_skipped(conn, d.id, "w", "video/webm", "not a photograph")
+        counts = image_rows.processing_counts(conn, project_id)
+        rows = {r.id: r for r in conn.execute(select(images))}
+    assert (rows[a.id].status, rows[a.id].attempts, rows[a.id].next_try_at) == \
+        ("pending", 1, later)
+    assert (rows[b.id].status, rows[b.id].error_kind) == ("failed", "corrupt")
+    assert (rows[c.id].status, rows[c.id].attempts, rows[c.id].lease_owner) == \
+        ("pending", 0, None)
+    assert rows[d.id].status == "skipped"
+    assert (counts.found, counts.pending, counts.retrying, counts.failed, counts.skipped,
+            counts.processed) == (4, 2, 1, 1, 1, 2)
+    assert counts.failed_by_kind == {"corrupt": 1}
+    with engine.begin() as conn:
+        assert image_rows.retry_failed(conn, project_id, [a.id]) == 0  # not failed
+        assert image_rows.retry_failed(conn, project_id) == 1
+        row = image_rows.get(conn, b.id)
+        assert (row.status, row.attempts, row.error_kind) == ("pending", 0, "corrupt")
+
+
+def test_claims_leave_paused_projects_alone(engine):
+    with engine.begin() as conn:
+        project_id = _project(conn)
+        image_rows.add_found(conn, project_id, [FoundFile(1, "File:A.jpg")])
+        conn.execute(update(projects).values(status="archived"))
+        assert image_rows.claim_pending(conn, "w", 60, 5) == []
+
+
+def test_retry_policy_backs_off_exponentially_and_gives_up():
+    policy = RetryPolicy(max_attempts=4, base_seconds=60)
+    now = utcnow()
+    transient = Failure("http_503", "x", True)
+    delays = [(policy.next_try(n, transient, now) - now).total_seconds() for n in (1, 2, 3)]
+    assert delays == [60, 120, 240]
+    assert policy.next_try(4, transient, now) is None  # the last attempt: keep the error
+    assert policy.next_try(1, Failure("corrupt", "x", False), now) is None
+    slow = Failure("http_503", "x", True, retry_after=900)
+    assert (policy.next_try(1, slow, now) - now).total_seconds() == 900
+    assert RetryPolicy(50, 60).backoff(40) == 24 * 3600  # capped at a day
