@@ -198,3 +198,26 @@ def test_owner_only_with_a_bad_token_logs_nobody_in(make_app, standin):
     response = client.post("/login/owner", data=csrf_form(client))
     assert response.status_code == 302
     assert client.get("/api/me").get_json()["user"] is None
+
+
+def test_simultaneous_logins_each_get_their_own_user(oauth_app, standin):
+    """Six logins at once, two users: each ends as its own user at its own next page."""
+    names = [TESTER, "Zoë Reviewer"] * 3
+    results: dict[int, str] = {}
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            client, response = dance(oauth_app, standin, user=names[i], next_url=f"/?n={i}")
+            results[i] = client.get("/api/me").get_json()["user"]["username"]
+            assert response.headers["Location"] == f"/?n={i}"
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(names))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    assert results == dict(enumerate(names))

@@ -16,7 +16,7 @@ import logging
 import os
 from typing import Any
 
-from flask import flash, g, redirect, session, url_for
+from flask import flash, g, has_app_context, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_dance.consumer import OAuth2ConsumerBlueprint, oauth_authorized, oauth_error
 from flask_dance.consumer.storage import BaseStorage
@@ -85,13 +85,33 @@ class UserTokenStorage(BaseStorage):
 
 
 class WikimediaBlueprint(OAuth2ConsumerBlueprint):
-    """Sends the tool's User-Agent on the token request too (Wikimedia blocks anonymous UAs)."""
+    """Flask-Dance's OAuth 2.0 blueprint with two changes:
+
+    * the requests session lives in ``flask.g`` (one per request), not on the blueprint that
+      all threads share, so two people logging in at once cannot swap OAuth states;
+    * the token request sends the tool's User-Agent (Wikimedia blocks anonymous ones).
+    """
 
     ua: str = ""
+    _G_KEY = "_wikimedia_oauth_session"
+
+    @property  # type: ignore[override]
+    def session(self) -> Any:
+        if self._G_KEY not in g:
+            setattr(g, self._G_KEY, _PARENT_SESSION.fget(self))
+        return g.get(self._G_KEY)
+
+    @session.deleter
+    def session(self) -> None:
+        if has_app_context():
+            g.pop(self._G_KEY, None)
 
     def session_created(self, session: Any) -> Any:
         session.headers["User-Agent"] = self.ua
         return session
+
+
+_PARENT_SESSION = OAuth2ConsumerBlueprint.__dict__["session"]
 
 
 def make_blueprint(cfg: Config) -> WikimediaBlueprint:
