@@ -22,9 +22,10 @@ lint: setup-dev
 migrate: setup
 	$(PY) -m likeness.db.migrate upgrade
 
-# Try it without Wikimedia: the local stand-in on a catalog built from a folder of photos.
-standin: setup-dev
-	$(PY) -m standin --faces $(or $(FACES),../shared/faces)
+# Try it without Wikimedia: the local stand-in on a catalog built from a folder of photos,
+# with the tool (web + worker) pointed at it.
+standin: setup
+	$(PY) -m standin --faces $(or $(FACES),../shared/faces) --run-tool
 
 setup: $(VENV)/.installed
 
