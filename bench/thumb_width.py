@@ -32,21 +32,13 @@ def faces_dir() -> Path:
     return Path(os.environ.get("LIKENESS_FACES_DIR", REPO.parent / "shared" / "faces"))
 
 
-def iou(a: Box, b: Box) -> float:
-    left, top = max(a.left, b.left), max(a.top, b.top)
-    right, bottom = min(a.right, b.right), min(a.bottom, b.bottom)
-    inter = max(0.0, right - left) * max(0.0, bottom - top)
-    union = a.width * a.height + b.width * b.height - inter
-    return inter / union if union else 0.0
-
-
 def matched(reference: list[Box], found: list[Box], threshold: float = 0.3) -> int:
     """Greedy one-to-one matching of reference boxes to found boxes."""
     unused = list(found)
     hits = 0
     for ref in reference:
-        best = max(unused, key=lambda box: iou(ref, box), default=None)
-        if best is not None and iou(ref, best) >= threshold:
+        best = max(unused, key=ref.iou, default=None)
+        if best is not None and ref.iou(best) >= threshold:
             unused.remove(best)
             hits += 1
     return hits

@@ -41,12 +41,6 @@ def _distance(a: bytes, b: bytes) -> float:
     return float(np.linalg.norm(encoding_to_array(a) - encoding_to_array(b)))
 
 
-def _iou(a: Box, b: Box) -> float:
-    w = max(0.0, min(a.right, b.right) - max(a.left, b.left))
-    h = max(0.0, min(a.bottom, b.bottom) - max(a.top, b.top))
-    return w * h / (a.width * a.height + b.width * b.height - w * h)
-
-
 def test_people_and_a_group_give_the_known_counts(face_pool: FacePool) -> None:
     expected = detected_counts()
     paths = [*PEOPLE, "groups/commons_group_photo_nwp_april2021.jpg", "groups/dlib_2008_002079.jpg"]
@@ -117,7 +111,7 @@ def test_a_box_drawn_on_a_thumbnail_encodes_the_same_face(face_pool: FacePool) -
     img = Image.open(io.BytesIO(data))
     thumb = save(img.resize((256, 384), Image.Resampling.LANCZOS), "JPEG", quality=92)
     small = _detect(face_pool, thumb).faces[0]
-    assert _iou(small.box, full.box) > 0.6
+    assert small.box.iou(full.box) > 0.6
     # the box found on the thumbnail, encoded on the full-size image, is the same face
     on_full = face_pool.run(EncodeBoxTask("drawn", data, small.box))
     assert isinstance(on_full, DetectResult)
@@ -139,7 +133,7 @@ def test_exif_orientation_is_applied_before_detection(face_pool: FacePool) -> No
     result = _detect(face_pool, stored)
     assert (result.width, result.height) == (upright.width, upright.height) == (512, 767)
     assert len(result.faces) == 1
-    assert _iou(result.faces[0].box, upright.faces[0].box) > 0.8
+    assert result.faces[0].box.iou(upright.faces[0].box) > 0.8
     assert _distance(result.faces[0].encoding, upright.faces[0].encoding) < 0.2
 
 
@@ -171,7 +165,7 @@ def test_every_image_mode_is_decoded_and_detected(face_pool: FacePool) -> None:
         result = results[name]
         assert isinstance(result, DetectResult), (name, result)
         assert len(result.faces) == 1, name
-        assert _iou(result.faces[0].box, reference.box) > 0.7, name
+        assert result.faces[0].box.iou(reference.box) > 0.7, name
 
 
 def test_malformed_inputs_fail_one_by_one_while_the_rest_complete(face_pool: FacePool) -> None:

@@ -115,3 +115,10 @@ def test_a_box_at_the_edge_survives_a_float32_column() -> None:
 def test_error_messages_are_cut_to_fit_the_database_column() -> None:
     error = ImageError("internal", "x" * 5000)
     assert len(error.message) <= 500 and error.message.endswith("...")
+
+
+def test_iou() -> None:
+    a = Box(0.0, 0.0, 0.5, 0.5)
+    assert a.iou(a) == 1.0
+    assert a.iou(Box(0.5, 0.5, 0.5, 0.5)) == 0.0
+    assert math.isclose(a.iou(Box(0.25, 0.0, 0.5, 0.5)), 1 / 3)

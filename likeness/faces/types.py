@@ -132,6 +132,14 @@ class Box:
             raise BoxError(f"IIIF region has no area inside the image: {region!r}")
         return cls(x, y, min(w, 1 - x), min(h, 1 - y))
 
+    def iou(self, other: Box) -> float:
+        """Intersection over union, in [0, 1] (e.g. to match faces across detections)."""
+        width = max(0.0, min(self.right, other.right) - max(self.left, other.left))
+        height = max(0.0, min(self.bottom, other.bottom) - max(self.top, other.top))
+        inter = width * height
+        union = self.width * self.height + other.width * other.height - inter
+        return inter / union if union > 0 else 0.0
+
     def as_tuple(self) -> tuple[float, float, float, float]:
         return (self.left, self.top, self.width, self.height)
 
