@@ -79,12 +79,15 @@ def test_since_requests_timestamp_order(standin, api):
     assert all(stamps) and stamps == sorted(stamps)
 
 
-@pytest.mark.xfail(reason="the stand-in ignores cmstart/cmdir (reported to the standin helper)")
-def test_since_returns_only_newer_members(standin_catalog, api):
+def test_since_returns_only_newer_members(standin, standin_catalog, api):
     files = sorted(standin_catalog.files_in("Category:Bill Gates"), key=lambda f: f.timestamp)
     cut = files[len(files) // 2].timestamp
-    members = list(iter_category_members(api, "Category:Bill Gates", since=cut))
-    assert {m.title for m in members} == {f.title for f in files if f.timestamp >= cut}
+    members = list(iter_category_members(api, "Category:Bill Gates", types=("file",),
+                                         since=cut, limit=3))
+    expected = {f.title for f in files if f.timestamp >= cut}
+    assert {m.title for m in members} == expected and len(members) == len(expected)
+    assert len(standin.requests_log("commons.api", list="categorymembers")) == \
+        -(-len(expected) // 3)
 
 
 def test_category_info(standin_catalog, api):

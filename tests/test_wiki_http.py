@@ -13,6 +13,7 @@ from likeness.wiki.api import ActionApi
 from likeness.wiki.errors import (
     ApiError,
     Reread,
+    ResponseFormatError,
     RetryLater,
     TransportError,
     classify,
@@ -174,3 +175,18 @@ def test_maxlag_on_post_is_raised_not_retried(standin, cfg):
     assert classify(info.value) == RetryLater(5.0, "maxlag (9.0s lag)")
     (row,) = standin.requests_log("commons.api", method="POST")
     assert row["params"]["maxlag"] == "5" and row["params"]["assert"] == "user"
+
+
+def test_unreadable_answers(standin, cfg):
+    api = _api(cfg, standin.issue_token(TESTER))
+    standin.fault("commons.api", "corrupt", times=1, how="html", method="GET")
+    with pytest.raises(ResponseFormatError) as read:
+        _siteinfo(api)
+    assert classify(read.value) == RetryLater(30.0, "unreadable answer")
+    standin.fault("commons.api", "truncate", times=1, keep=0.5, declare_full=False,
+                  method="POST")
+    with pytest.raises(ResponseFormatError) as write:
+        api.post({"action": "wbremoveclaims", "claim": "M1$00000000-0000-0000-0000-000000000000",
+                  "summary": "x", "token": standin.csrf_token(TESTER)})
+    assert isinstance(classify(write.value), Reread)       # the write may have landed
+    assert len(standin.requests_log("commons.api", method="POST")) == 1

@@ -150,7 +150,7 @@ def _decode(method: str, resp: requests.Response) -> dict[str, Any]:
                            http_status=resp.status_code)
         raise ResponseFormatError(
             f"{method} {resp.url}: not a JSON object (HTTP {resp.status_code}): "
-            f"{resp.text[:200]!r}")
+            f"{resp.text[:200]!r}", method=method)
     err = ApiError.from_body(body, resp.headers, resp.status_code)
     if err is None and resp.status_code >= 400:
         err = ApiError(f"http-{resp.status_code}", resp.reason or "",

@@ -97,7 +97,12 @@ class TransportError(WikiError):
 
 
 class ResponseFormatError(WikiError):
-    """A success answer that lacks a field we rely on (the API changed, or the wrong host)."""
+    """An answer we cannot read: not JSON (a proxy's HTML page, a cut-off body) or lacking a
+    field we rely on. ``method="POST"``: the write may have been applied."""
+
+    def __init__(self, message: str, *, method: str | None = None) -> None:
+        super().__init__(message)
+        self.method = method
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -177,6 +182,10 @@ def classify(exc: BaseException, *, oauth: bool = True) -> Outcome:
         if exc.maybe_applied:
             return Reread(f"outcome unknown, {exc.reason}")
         return RetryLater(TRANSPORT_WAIT, exc.reason)
+    if isinstance(exc, ResponseFormatError):
+        if exc.method == "POST":
+            return Reread(f"unreadable answer to a write: {exc}"[:300])
+        return RetryLater(OVERLOAD_WAIT, "unreadable answer")
     if not isinstance(exc, ApiError):
         return Permanent(type(exc).__name__, str(exc))
     return _classify_api_error(exc, oauth=oauth)

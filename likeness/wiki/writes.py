@@ -91,12 +91,14 @@ def add_depicts(
     }, summary, token, baserevid, tags))
     entity = doc.get("entity") or {}
     if "lastrevid" not in entity:
-        raise ResponseFormatError(f"wbeditentity answer without entity.lastrevid: {doc!r:.300}")
+        raise ResponseFormatError(f"wbeditentity answer without entity.lastrevid: {doc!r:.300}",
+                                  method="POST")
     # The answer echoes every statement; new ones are appended, so take the last match.
     matches = [s for s in parse_statements(entity.get("statements")).get(DEPICTS, [])
                if s.value_qid == qid and (region_pct is None or s.region == region_pct)]
     if not matches:
-        raise ResponseFormatError(f"wbeditentity answer lacks the new P180={qid} statement")
+        raise ResponseFormatError(f"wbeditentity answer lacks the new P180={qid} statement",
+                                  method="POST")
     return int(entity["lastrevid"]), matches[-1].id
 
 
@@ -157,8 +159,8 @@ def _pageinfo_revid(doc: dict[str, Any], action: str) -> int:
     try:
         return int(doc["pageinfo"]["lastrevid"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise ResponseFormatError(f"{action} answer without pageinfo.lastrevid: {doc!r:.300}") \
-            from exc
+        raise ResponseFormatError(f"{action} answer without pageinfo.lastrevid: {doc!r:.300}",
+                                  method="POST") from exc
 
 
 def _check_guid(guid: str) -> str:
