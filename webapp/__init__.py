@@ -64,3 +64,6 @@ def register_blueprints(app: Flask, cfg: Config) -> None:
     app.register_blueprint(progress.bp)
     from webapp.blueprints import edits  # edits to Commons (issue 8)
     app.register_blueprint(edits.bp)
+    from webapp.blueprints import account, admin  # operations (issue 9)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(admin.bp)

@@ -3,7 +3,8 @@
 * ``@public``                 anyone, logged in or not;
 * ``@login_required``         a logged-in user (HTML: redirect to /login?next=...; API: 401);
 * ``@member_required()``      a member of the project in the ``project_id`` URL argument;
-* ``@member_required("owner")`` its owner.
+* ``@member_required("owner")`` its owner;
+* ``@admin_required``         a user named in ``app.admins`` (the status page).
 
 The decorators record the rule on the view (``view.access``) and the authorization-matrix test
 (tests/test_web_authz.py) requests every route in ``app.url_map`` as anonymous, non-member,
@@ -29,7 +30,7 @@ from likeness.db import members, projects
 from likeness.db import users as users_db
 from likeness.db.users import User
 from webapp.api import api_error, is_api_request
-from webapp.context import engine
+from webapp.context import config, engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +38,7 @@ PUBLIC = "public"
 LOGIN = "login"
 MEMBER = "member"
 OWNER = "owner"
+ADMIN = "admin"
 
 
 def _mark(view: Callable[..., Any], rule: str) -> None:
@@ -132,6 +134,20 @@ def member_required(role: str | None = None) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def admin_required(view: F) -> F:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        user = current_user()
+        if user is None:
+            return _login_response()
+        if user.username not in config().app.admins:
+            _deny(403, "not_admin", "Only the tool's administrators may see this.")
+        return view(*args, **kwargs)
+
+    _mark(wrapper, ADMIN)
+    return wrapper  # type: ignore[return-value]
 
 
 def require_writable() -> None:
