@@ -6,11 +6,15 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from likeness.config import REPO_ROOT, Config, load_config
+from likeness.logs import setup_logging
 from webapp.context import init_context
 
 
 def create_app(cfg: Config | None = None) -> Flask:
-    cfg = cfg or load_config()
+    """The app; without a config (as gunicorn calls it) it loads one and logs JSON lines."""
+    if cfg is None:
+        setup_logging()
+        cfg = load_config()
     app = Flask(
         __name__,
         template_folder=str(REPO_ROOT / "templates"),
