@@ -221,3 +221,15 @@ def test_simultaneous_logins_each_get_their_own_user(oauth_app, standin):
         thread.join(30)
     assert not errors, errors
     assert results == dict(enumerate(names))
+
+
+def test_owner_only_login_is_refused_from_another_machine(make_app, standin):
+    token = standin.issue_token("Zoë Reviewer")
+    app = make_app(wiki=standin.config_overrides()["wiki"], oauth={"owner_only_token": token})
+    client = app.test_client()
+    client.get("/login")
+    response = client.post("/login/owner", data=csrf_form(client),
+                           environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert response.status_code == 403
+    assert client.get("/api/me").get_json()["user"] is None
+    assert not standin.requests_log(route="meta.profile")  # the token was not even used

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -61,6 +62,11 @@ def login_owner() -> object:
     if not owner_only_mode(cfg):
         flash(_("Owner-only login is not configured."), "error")
         return redirect(url_for("home.index"))
+    if not _from_this_machine():
+        # Whoever can press the button becomes the token's owner: only on the same machine.
+        log.warning("auth.owner_login_remote", extra={"addr": request.remote_addr})
+        return render_template("auth/login.html", cfg=cfg, next_url=next_url, owner_only=True,
+                               remote_refused=True), 403
     try:
         profile = fetch_profile(cfg, cfg.oauth.owner_only_token)
     except LoginRequired as exc:
@@ -76,6 +82,13 @@ def login_owner() -> object:
     log_in(user)
     log.info("auth.login", extra={"user": user.id, "mode": "owner_only"})
     return redirect(next_url)
+
+
+def _from_this_machine() -> bool:
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
 
 
 @bp.post("/logout")
