@@ -106,8 +106,10 @@ def search_items(cfg: Config, text: str, language: str) -> list[dict[str, Any]]:
             for h in hits]
 
 
-def item_summary(cfg: Config, qid: str, language: str) -> ItemSummary | None:
-    """Label, description, human or not, and the P18 thumbnail; None if there is no such item."""
+def item_summary(cfg: Config, qid: str, language: str,
+                 with_image: bool = True) -> ItemSummary | None:
+    """Label, description, human or not, and the P18 thumbnail (``with_image``: one more call);
+    None if there is no such item."""
     languages = [language, "en"] if language != "en" else ["en"]
     try:
         item = wikidata.get_item(_api(cfg, cfg.wiki.wikidata_api), qid, languages)
@@ -118,7 +120,7 @@ def item_summary(cfg: Config, qid: str, language: str) -> ItemSummary | None:
     reference = item.p18_files[0] if item.p18_files else None
     return ItemSummary(item.qid, (item.label or item.qid)[:400], (item.description or "")[:1000],
                        item.is_human, reference[:255] if reference else None,
-                       _thumb_url(cfg, reference) if reference else None)
+                       _thumb_url(cfg, reference) if reference and with_image else None)
 
 
 def _thumb_url(cfg: Config, title: str) -> str | None:

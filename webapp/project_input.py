@@ -108,7 +108,7 @@ def prepare_new_project(cfg: Config, data: Mapping[str, Any], language: str) -> 
         raise InputErrors(errors)
     assert qid is not None and category is not None
     try:
-        item = item_summary(cfg, qid, language)
+        item = item_summary(cfg, qid, language, with_image=False)  # the form showed it
     except LookupUnavailable as exc:
         raise InputErrors({"item": _("Wikidata did not answer in time; try again.")}) from exc
     if item is None:
