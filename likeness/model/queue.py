@@ -120,35 +120,48 @@ def queue_order(scores: np.ndarray, image_ids: np.ndarray, encodings: np.ndarray
 
 
 def spread(ordered: np.ndarray, image_ids: np.ndarray, encodings: np.ndarray, k: int,
-           min_distance: float = MIN_DISTANCE, taken: np.ndarray | None = None) -> np.ndarray:
+           min_distance: float = MIN_DISTANCE, taken: np.ndarray | None = None,
+           max_scan: int | None = None) -> np.ndarray:
     """Greedy: walk `ordered`, keep a face unless its image or a near-duplicate is already kept.
 
-    If that leaves fewer than k, the rest are filled from the skipped faces, still one per image
-    where possible, so a small project never runs dry.
+    If that leaves fewer than k, the rest are filled from the skipped faces, so a small project
+    never runs dry. At most max_scan faces (default 50 k) are examined: the walk is in Python.
     """
-    x = as_matrix(encodings)
-    kept: list[int] = [int(i) for i in taken] if taken is not None else []
-    n_taken = len(kept)
-    images = {image_ids[i] for i in kept}
+    x = np.asarray(encodings, np.float32)
+    taken_list = [int(i) for i in taken] if taken is not None else []
+    kept_set = set(taken_list)
+    images = {image_ids[i] for i in taken_list}
+    refs = np.empty((len(taken_list) + max(k, 0), x.shape[1]), np.float32)
+    refs[:len(taken_list)] = x[taken_list]
+    n_refs = len(taken_list)
+    min_sq = np.float32(min_distance) ** 2
+    kept: list[int] = []
     skipped: list[int] = []
-    for i in ordered:
-        if len(kept) - n_taken >= k:
+    limit = 50 * max(k, 1) if max_scan is None else max_scan
+    for i in ordered[:limit]:
+        if len(kept) >= k:
             break
-        if i in kept:
+        i = int(i)
+        if i in kept_set:
             continue
         if image_ids[i] in images:
-            skipped.append(int(i))
+            skipped.append(i)
             continue
-        if kept and distances.nearest(x[i:i + 1], x[kept])[0] < min_distance:
-            skipped.append(int(i))
-            continue
-        kept.append(int(i))
+        if n_refs:
+            diff = refs[:n_refs] - x[i]
+            if np.einsum("ij,ij->i", diff, diff).min() < min_sq:
+                skipped.append(i)
+                continue
+        kept.append(i)
+        kept_set.add(i)
         images.add(image_ids[i])
+        refs[n_refs] = x[i]
+        n_refs += 1
     for i in skipped:  # fallback when diversity leaves too few
-        if len(kept) - n_taken >= k:
+        if len(kept) >= k:
             break
         kept.append(i)
-    return np.asarray(kept[n_taken:], np.int64)
+    return np.asarray(kept, np.int64)
 
 
 def cold_start_order(seed_encodings: np.ndarray, encodings: np.ndarray,
