@@ -162,3 +162,13 @@ def test_shared_prior_helps_with_few_labels(face_set) -> None:
         assert fp_helped <= 1
         gains.append(r_helped - r_alone)
     assert np.mean(gains) > 0.1, gains
+
+
+def test_many_shared_positives_are_thinned_to_a_spread_subset() -> None:
+    rng = np.random.default_rng(8)
+    x, person = clusters(rng, 3, 400)
+    prior = x[person == 0][:300]
+    model = classifier.train(x[person == 0][300:301], x[person == 1][:20], prior=prior)
+    assert model.n_shared == 300 and len(model.prior_refs) == classifier.MAX_POSITIVE_REFS
+    s = model.score(x)
+    assert s[person == 0].min() > s[person != 0].max()

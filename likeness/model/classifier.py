@@ -139,8 +139,11 @@ class Model:
         if meta.get("format") != FORMAT:
             raise ValueError(f"unknown model format {meta.get('format')!r}")
         meta.pop("format")
-        meta["weights"] = np.asarray(meta["weights"], np.float64)
-        return cls(**arrays, **meta)
+        try:
+            meta["weights"] = np.asarray(meta["weights"], np.float64)
+            return cls(**arrays, **meta)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a serialised model: {exc}") from exc
 
 
 def _loo_features(pos: np.ndarray, neg: np.ndarray,
@@ -187,7 +190,10 @@ def train(pos: np.ndarray, neg: np.ndarray | None = None, prior: np.ndarray | No
     and labelled leave-one-out precision >= target above it; calibrate.calibrate() lowers it
     using the project's unlabelled faces.
     """
-    pos, neg, prior = as_matrix(pos), as_matrix(neg), as_matrix(prior)
+    pos, neg = as_matrix(pos), as_matrix(neg)
+    n_shared = len(as_matrix(prior))
+    # shared positives may be thousands: the same spread subset trains and scores
+    prior = _spread(as_matrix(prior), MAX_POSITIVE_REFS)
     if len(pos) == 0 and len(prior) == 0:
         raise ValueError("training needs at least one confirmed or shared positive")
     if not 0.5 <= target_precision < 1.0:
@@ -202,10 +208,10 @@ def train(pos: np.ndarray, neg: np.ndarray | None = None, prior: np.ndarray | No
         weights=weights,
         pos_refs=_spread(pos, MAX_POSITIVE_REFS),
         neg_refs=_hardest(neg, pos if len(pos) else prior, MAX_NEGATIVE_REFS),
-        prior_refs=_spread(prior, MAX_POSITIVE_REFS),
+        prior_refs=prior,
         threshold=max(float(target_precision), t_lab),
         target_precision=float(target_precision),
-        n_positive=len(pos), n_negative=len(neg), n_shared=len(prior),
+        n_positive=len(pos), n_negative=len(neg), n_shared=n_shared,
         calibration={"labelled_threshold": t_lab, "n_labelled_used": int(usable.sum()),
                      "loo_true_pos_above": int(((loo >= t_lab) & (y == 1))[usable].sum()),
                      "loo_false_pos_above": int(((loo >= t_lab) & (y == 0))[usable].sum())},
@@ -213,12 +219,12 @@ def train(pos: np.ndarray, neg: np.ndarray | None = None, prior: np.ndarray | No
     return model
 
 
-def loo_scores(model: Model, pos: np.ndarray, neg: np.ndarray,
-               prior: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Leave-one-out scores of the labelled faces (positives, negatives) under model's weights:
-    each face scored as if it had not been answered, for audits and calibration checks."""
+def loo_scores(model: Model, pos: np.ndarray,
+               neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Leave-one-out scores of the labelled faces (positives, negatives) under model's weights
+    and shared positives: each face scored as if it had not been answered (for audits)."""
     pos, neg = as_matrix(pos), as_matrix(neg)
-    u, _usable = _loo_features(pos, neg, as_matrix(prior))
+    u, _usable = _loo_features(pos, neg, model.prior_refs)
     s = _sigmoid(u @ model.weights.astype(np.float32))
     return s[:len(pos)], s[len(pos):]
 

@@ -91,7 +91,7 @@ def run(encodings: np.ndarray, image_ids: np.ndarray, labels: np.ndarray,
     model = calibration.calibrate(model, scores, image_ids, labelled, yes)
     proposed = constraints.proposals(scores, image_ids, model.threshold, labelled, yes)
     loo = nan.copy()
-    loo[yes], loo[no] = classifier.loo_scores(model, x[yes], x[no], prior_m)
+    loo[yes], loo[no] = classifier.loo_scores(model, x[yes], x[no])
     if random_asked is not None:
         audited = np.asarray(random_asked, bool) & (yes | no)
         model.calibration["audit"] = calibration.audit(loo[audited], yes[audited],
