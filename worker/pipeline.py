@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 def register(worker: Worker, jobs: JobRunner, pool: SharedPool | None = None) -> ImageProcessor:
     """crawl and encode_box jobs; the crawl scheduler and image processing loop handlers."""
     processor = ImageProcessor(worker, pool or SharedPool(worker.cfg))
+    processor.pool.pool  # noqa: B018 - start the children now: dlib loads while we crawl
     jobs.register("crawl", CrawlJob(worker))
     jobs.register("encode_box", EncodeBoxJob(worker, processor))
     worker.add_handler("crawl_schedule", CrawlScheduler(worker))
