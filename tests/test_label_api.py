@@ -110,6 +110,10 @@ def test_drawn_box_validated_and_queued(setup, engine):
         "box": {"left": 0.5, "top": 0.25, "width": 0.125, "height": 0.2}})
     assert made.status_code == 201 and made.json["state"] == "encoding"
     face_id = made.json["id"]
+    again = post(s["owner"], api(s, "/boxes"), {
+        "image_id": s["image"], "token": "b1",
+        "box": {"left": 0.5, "top": 0.25, "width": 0.125, "height": 0.2}})
+    assert again.json["id"] == face_id          # a retried POST draws no second box
     state = s["owner"].get(api(s, f"/faces/{face_id}")).json
     assert state["box"] == {"left": 0.5, "top": 0.25, "width": 0.125, "height": 0.2}
     with engine.connect() as conn:

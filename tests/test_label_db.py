@@ -261,3 +261,21 @@ def test_review_grid_page_approve_and_reject(engine, world):
         # Only confirmed or approved faces are edit candidates: not the 0.6 seed, not f3.
         assert review.edit_candidates(conn, world["project"]) == sorted([f[0], f[1], f[4]])
     assert label_of(engine, f[2]) == "no"
+
+
+def test_skip_list_and_per_row_check_agree(engine, world):
+    f = world["faces"]
+    for face_id in f[:3]:
+        answer(engine, world, face_id, "skip")
+    undo(engine, world)                        # un-skips f[2]
+    answer(engine, world, f[3], "yes")
+    with engine.connect() as conn:
+        listed = queue.skipped_by(conn, world["project"], world["alice"])
+        assert listed == [f[0], f[1]]
+        assert queue.skipped_by(conn, world["project"], world["alice"], limit=2) is None
+        now = queue.utcnow()
+        per_row = conn.execute(select(faces.c.id).where(
+            queue.askable(world["project"], world["alice"], now, None))).scalars().all()
+        by_list = conn.execute(select(faces.c.id).where(
+            queue.askable(world["project"], world["alice"], now, listed))).scalars().all()
+    assert sorted(per_row) == sorted(by_list) == [f[2], f[4], f[5]]

@@ -68,6 +68,11 @@ def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, b
     With ``replaces``, the old face of the same image is marked 'replaced' and leaves every
     queue; its decisions stay in the history. Returns the new face id.
     """
+    if client_token:
+        decisions.check_token(client_token)
+        previous = decisions.by_token(conn, user_id, client_token)
+        if previous is not None:      # a retried POST: the box is already there
+            return previous.face_id
     image = conn.execute(
         select(images.c.id, images.c.thumb_width, images.c.thumb_height)
         .where(images.c.id == image_id, images.c.project_id == project_id)).first()
@@ -75,6 +80,7 @@ def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, b
         raise BoxError("no_image", f"image {image_id} is not in project {project_id}")
     box.validate(image.thumb_width, image.thumb_height)
     now = now or utcnow()
+    decisions.touch_project(conn, project_id, now)   # before any foreign-key lock on it
     if replaces is not None:
         old = conn.execute(
             select(faces.c.id, faces.c.state).where(
@@ -95,7 +101,8 @@ def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, b
                  payload={"replaces": replaces}, dedupe_key=f"encode_box:{face_id}")
     # Drawing a face for the person is a yes about it (recorded like any answer, undoable).
     decisions.record(conn, project_id=project_id, face_id=face_id, user_id=user_id,
-                     answer="yes", via="box", client_token=client_token, now=now)
+                     answer="yes", via="box", client_token=client_token, now=now,
+                     touch=False)
     return face_id
 
 

@@ -17,11 +17,13 @@ from sqlalchemy.exc import IntegrityError
 
 from likeness.db import jobs
 from likeness.db.schema import decisions, faces, projects, utcnow
+from likeness.db.schema import jobs as job_rows
 
 LABEL_OF = {"yes": "yes", "approve": "yes", "no": "no", "reject": "no", "not_face": "not_face"}
 ANSWERS = frozenset({"yes", "no", "not_face", "skip", "approve", "reject"})
 VIA = frozenset({"classify", "review", "box", "seed"})
 TOKEN_MAX = 64
+ACTIVITY_RESOLUTION = dt.timedelta(minutes=10)
 
 
 class DecisionError(ValueError):
@@ -43,17 +45,23 @@ class Recorded:
 
 def record(conn: Connection, *, project_id: int, face_id: int, user_id: int, answer: str,
            via: str = "classify", client_token: str | None = None,
-           now: dt.datetime | None = None) -> Recorded:
-    """Record one answer and update the face's label; call inside ``engine.begin()``."""
+           now: dt.datetime | None = None, touch: bool = True) -> Recorded:
+    """Record one answer and update the face's label; call inside ``engine.begin()``.
+
+    ``touch``: mark the project active first (callers that already did pass False).
+    """
     if answer not in ANSWERS:
         raise DecisionError("bad_answer", f"unknown answer {answer!r}")
     if via not in VIA:
         raise DecisionError("bad_via", f"unknown screen {via!r}")
-    _check_token(client_token)
+    check_token(client_token)
     if client_token:
-        previous = _by_token(conn, user_id, client_token)
+        previous = by_token(conn, user_id, client_token)
         if previous is not None:
             return previous
+    now = now or utcnow()
+    if touch:
+        touch_project(conn, project_id, now)
     face = conn.execute(
         select(faces.c.id, faces.c.label, faces.c.state)
         .where(faces.c.id == face_id, faces.c.project_id == project_id)
@@ -61,7 +69,6 @@ def record(conn: Connection, *, project_id: int, face_id: int, user_id: int, ans
     ).first()
     if face is None:
         raise DecisionError("no_face", f"face {face_id} is not in project {project_id}")
-    now = now or utcnow()
     try:
         with conn.begin_nested():
             decision_id = conn.execute(insert(decisions).values(
@@ -70,7 +77,7 @@ def record(conn: Connection, *, project_id: int, face_id: int, user_id: int, ans
             )).inserted_primary_key[0]
     except IntegrityError:
         # Two copies of the same retried POST raced; the other one recorded it.
-        previous = _by_token(conn, user_id, client_token) if client_token else None
+        previous = by_token(conn, user_id, client_token) if client_token else None
         if previous is None:
             raise
         return previous
@@ -84,8 +91,6 @@ def record(conn: Connection, *, project_id: int, face_id: int, user_id: int, ans
         # Skipped: free it for others at once (it stays hidden from this user).
         conn.execute(update(faces).where(faces.c.id == face_id, faces.c.reserved_by == user_id)
                      .values(reserved_by=None, reserved_until=None))
-    conn.execute(update(projects).where(projects.c.id == project_id)
-                 .values(last_activity_at=now))
     if answer != "skip":
         request_training(conn, project_id)
     return Recorded(decision_id, face_id, answer, label, False)
@@ -98,9 +103,9 @@ def undo_latest(conn: Connection, *, project_id: int, user_id: int,
 
     The face is reserved for the user again so the page can show it back at once.
     """
-    _check_token(client_token)
+    check_token(client_token)
     if client_token:
-        previous = _by_token(conn, user_id, client_token)
+        previous = by_token(conn, user_id, client_token)
         if previous is not None:
             return previous
     undo = decisions.alias("u")
@@ -124,7 +129,7 @@ def undo_latest(conn: Connection, *, project_id: int, user_id: int,
                 undoes_id=target.id, via=via, client_token=client_token, created_at=now,
             )).inserted_primary_key[0]
     except IntegrityError:
-        previous = _by_token(conn, user_id, client_token) if client_token else None
+        previous = by_token(conn, user_id, client_token) if client_token else None
         if previous is None:
             raise
         return previous
@@ -135,6 +140,20 @@ def undo_latest(conn: Connection, *, project_id: int, user_id: int,
     if target.answer != "skip":
         request_training(conn, project_id)
     return Recorded(decision_id, target.face_id, "undo", label, False)
+
+
+def touch_project(conn: Connection, project_id: int, now: dt.datetime) -> None:
+    """Note activity for the retention policy, at most every few minutes.
+
+    Call it first in a transaction: inserting decisions and jobs takes shared locks on the
+    project row (foreign keys), and two answers both upgrading theirs to write last_activity_at
+    deadlock. Conditional, it writes (and locks) rarely; first, it never upgrades a lock.
+    """
+    conn.execute(update(projects).where(
+        projects.c.id == project_id,
+        (projects.c.last_activity_at.is_(None))
+        | (projects.c.last_activity_at < now - ACTIVITY_RESOLUTION))
+        .values(last_activity_at=now))
 
 
 def current_label(conn: Connection, face_id: int) -> tuple[str | None, dt.datetime | None]:
@@ -153,8 +172,16 @@ def current_label(conn: Connection, face_id: int) -> tuple[str | None, dt.dateti
 
 
 def request_training(conn: Connection, project_id: int) -> None:
-    """New answers: ask a worker to retrain (one open job per project)."""
-    jobs.enqueue(conn, "train", project_id=project_id, dedupe_key=f"train:{project_id}")
+    """New answers: ask a worker to retrain (one open job per project).
+
+    While a train job is still queued it will see this answer when it starts, so the common
+    case is one indexed read instead of a failing insert in a savepoint.
+    """
+    key = f"train:{project_id}"
+    waiting = conn.execute(select(job_rows.c.id).where(
+        job_rows.c.dedupe_key == key, job_rows.c.state == "queued")).first()
+    if waiting is None:
+        jobs.enqueue(conn, "train", project_id=project_id, dedupe_key=key)
 
 
 def history(conn: Connection, face_id: int) -> list:
@@ -163,12 +190,13 @@ def history(conn: Connection, face_id: int) -> list:
         select(decisions).where(decisions.c.face_id == face_id).order_by(decisions.c.id)))
 
 
-def _check_token(token: str | None) -> None:
+def check_token(token: str | None) -> None:
     if token is not None and not (0 < len(token) <= TOKEN_MAX and token.isascii()):
         raise DecisionError("bad_token", f"client token must be 1-{TOKEN_MAX} ASCII characters")
 
 
-def _by_token(conn: Connection, user_id: int, token: str) -> Recorded | None:
+def by_token(conn: Connection, user_id: int, token: str) -> Recorded | None:
+    """The decision this user recorded with this client token, if any (a retried POST)."""
     row = conn.execute(
         select(decisions.c.id, decisions.c.face_id, decisions.c.answer)
         .where(decisions.c.user_id == user_id, decisions.c.client_token == token)

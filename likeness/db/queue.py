@@ -14,15 +14,17 @@ or under SQLite's IMMEDIATE transactions, then stamp ``reserved_by``/``reserved_
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, exists, or_, select, update
+from sqlalchemy import Connection, and_, exists, or_, select, true, update
 
 from likeness.db.schema import decisions, faces, images, model_runs, utcnow
 
 RESERVE_SECONDS = 120
 MAX_BATCH = 20
+SKIP_LIST_MAX = 2000
 
 
 @dataclass(frozen=True)
@@ -50,13 +52,21 @@ class QueuedFace:
         }
 
 
-def askable(project_id: int, user_id: int, now: dt.datetime):  # -> ColumnElement[bool]
-    """The WHERE clause of the queue (also used by tests and the benchmark's EXPLAIN)."""
-    skip = decisions.alias("s")
-    undo = decisions.alias("u")
-    skipped_by_me = exists().where(and_(
-        skip.c.face_id == faces.c.id, skip.c.user_id == user_id, skip.c.answer == "skip",
-        ~exists().where(and_(undo.c.undoes_id == skip.c.id, undo.c.answer == "undo"))))
+def askable(project_id: int, user_id: int, now: dt.datetime,
+            skipped: Sequence[int] | None = None):  # -> ColumnElement[bool]
+    """The WHERE clause of the queue (also used by tests and the benchmark's EXPLAIN).
+
+    ``skipped``: the faces this user skipped here (from ``skipped_by``); None checks the
+    decisions table per row instead (correct, but MariaDB materialises it: slower).
+    """
+    if skipped is None:
+        skip = decisions.alias("s")
+        undo = decisions.alias("u")
+        not_skipped = ~exists().where(and_(
+            skip.c.face_id == faces.c.id, skip.c.user_id == user_id, skip.c.answer == "skip",
+            ~exists().where(and_(undo.c.undoes_id == skip.c.id, undo.c.answer == "undo"))))
+    else:
+        not_skipped = faces.c.id.not_in(list(skipped)) if skipped else true()
     return and_(
         faces.c.project_id == project_id,
         faces.c.label.is_(None),
@@ -64,14 +74,42 @@ def askable(project_id: int, user_id: int, now: dt.datetime):  # -> ColumnElemen
         faces.c.encoding.is_not(None),
         or_(faces.c.reserved_until.is_(None), faces.c.reserved_until < now,
             faces.c.reserved_by == user_id),
-        ~skipped_by_me,
+        not_skipped,
     )
 
 
+def skipped_by(conn: Connection, project_id: int, user_id: int,
+               limit: int = SKIP_LIST_MAX) -> list[int] | None:
+    """Faces this user skipped in the project and did not un-skip; None if more than
+    ``limit`` answers would have to be read (then the queue checks per row)."""
+    rows = conn.execute(
+        select(decisions.c.id, decisions.c.face_id, decisions.c.answer, decisions.c.undoes_id)
+        .where(decisions.c.user_id == user_id, decisions.c.project_id == project_id,
+               decisions.c.answer.in_(("skip", "undo")))
+        .limit(limit + 1)).all()
+    if len(rows) > limit:
+        return None
+    undone = {r.undoes_id for r in rows if r.answer == "undo"}
+    return sorted({r.face_id for r in rows if r.answer == "skip" and r.id not in undone})
+
+
+# project id -> monotonic time until which "no model yet" may be believed. A project never
+# loses its model runs, so "has one" is cached for good; this saves a query per request.
+_MODEL_KNOWN: dict[int, float] = {}
+_NO_MODEL_TTL = 10.0
+
+
 def _has_model(conn: Connection, project_id: int) -> bool:
-    return conn.execute(
+    known = _MODEL_KNOWN.get(project_id)
+    if known is not None and (known == float("inf") or known > time.monotonic()):
+        return known == float("inf")
+    found = conn.execute(
         select(model_runs.c.id).where(model_runs.c.project_id == project_id).limit(1)
     ).first() is not None
+    if len(_MODEL_KNOWN) > 10_000:
+        _MODEL_KNOWN.clear()
+    _MODEL_KNOWN[project_id] = float("inf") if found else time.monotonic() + _NO_MODEL_TTL
+    return found
 
 
 def _reserve_ids(conn: Connection, where, k: int) -> list[int]:
@@ -105,7 +143,7 @@ def next_faces(conn: Connection, project_id: int, user_id: int, k: int = 5, *,
     k = max(0, min(int(k), MAX_BATCH))
     if k == 0:
         return []
-    where = askable(project_id, user_id, now)
+    where = askable(project_id, user_id, now, skipped_by(conn, project_id, user_id))
     if held:
         where = and_(where, faces.c.id.not_in(held))
     ids: list[int] = []
