@@ -47,7 +47,7 @@ def nearest_per_group(x: np.ndarray, groups: list[np.ndarray],
 
 
 def nearest_excluding(x: np.ndarray, refs: np.ndarray, self_index: np.ndarray,
-                      chunk: int = 4096) -> np.ndarray:
+                      chunk: int = 1024) -> np.ndarray:
     """Like nearest(), but row i ignores refs[self_index[i]] (leave-one-out); -1 ignores nothing."""
     n = len(x)
     out = np.full(n, np.inf, dtype=np.float32)

@@ -1,7 +1,8 @@
 """Which faces to ask about next.
 
-Uncertainty first: the faces whose score is closest to the decision threshold (in logit space)
-are the ones whose answer moves the threshold and the weights most. A batch is spread out: at
+Uncertainty first: the faces whose score is closest (in logit space) to the decision threshold
+or to even odds are the ones whose answer moves the threshold and the weights most; seeds
+(provisional positives) come before everything while unanswered. A batch is spread out: at
 most one face per image, and no two faces closer than `min_distance` in encoding space (near
 duplicates teach the same thing twice). A small random share keeps a sample of the whole
 population among the answers, so the precision estimate can be audited without bias.
