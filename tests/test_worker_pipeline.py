@@ -176,3 +176,28 @@ def test_a_box_that_cannot_be_fetched_ends_in_error(make_worker, engine, standin
         job = conn.execute(select(jobs).where(jobs.c.face_id == face_id)).one()
     assert (face.state, face.encoding) == ("error", None)
     assert job.state == "failed" and "404" in job.error
+
+
+def test_a_pool_that_cannot_start_gives_the_images_back_then_recovers(engine, make_config,
+                                                                     standin):
+    cfg = make_config(**standin.config_overrides(), worker={"poll_interval": 0.2})
+    shared = SharedPool(cfg, memory_limit_mb=40, startup_timeout=20)  # dlib cannot load
+    worker = Worker(cfg, engine)
+    jobs_runner = JobRunner(worker)
+    worker.add_handler("jobs", jobs_runner)
+    processor = pipeline.register(worker, jobs_runner, shared)
+    project_id = new_project(engine, "Portraits of Bill Gates")
+    drain(worker)
+    states = image_states(engine, project_id).values()
+    assert len(states) == 5
+    assert all(r.status == "pending" and r.attempts == 0 and r.lease_owner is None
+               for r in states)  # given back untouched, nothing charged to the images
+    assert processor.paused_until > time.monotonic()
+
+    shared.overrides = {}  # memory is back: the next unit starts a fresh pool
+    processor.paused_until = 0.0
+    try:
+        drain(worker)
+    finally:
+        shared.close()
+    assert {r.status for r in image_states(engine, project_id).values()} == {"done"}

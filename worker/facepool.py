@@ -63,3 +63,11 @@ class SharedPool:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+
+    def discard(self) -> None:
+        """Forget a broken pool (children dying at start-up); the next use starts a new one."""
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - it is broken already; we only want it gone
+            self._pool = None
+        self._stash.clear()

@@ -25,6 +25,7 @@ from likeness.db import images as image_rows
 from likeness.db import workers as worker_rows
 from likeness.db.images import ClaimedImage, ThumbInfo
 from likeness.db.schema import utcnow
+from likeness.faces.pool import PoolError
 from likeness.faces.types import DetectResult, DetectTask, ImageError
 from likeness.faces.widths import thumb_width_for
 from likeness.wiki.errors import RetryLater as WikiRetryLater
@@ -41,10 +42,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("likeness.worker.process")
 
-UNIT_SECONDS = 10.0  # claim new images for this long per unit, then finish and return
+UNIT_SECONDS = 30.0  # claim new images for this long per unit, then finish and return
 DOWNLOAD_THREADS = 3
 TRAIN_DELAY = dt.timedelta(seconds=10)  # let a few images land before the model retrains
 API_PAUSE = 60.0  # seconds without claiming after the API failed for a whole batch
+POOL_PAUSE = 30.0  # seconds without claiming after the face pool broke
 
 
 def enqueue_train(conn: Any, project_id: int) -> None:
@@ -90,7 +92,18 @@ class ImageProcessor:
     def __call__(self) -> bool:
         if time.monotonic() < self.paused_until:
             return False
-        return _Unit(self).run()
+        unit = _Unit(self)
+        try:
+            return unit.run()
+        except PoolError:
+            # Children cannot start (out of memory?): give the images back untouched, start
+            # a fresh pool after a pause rather than failing every image.
+            log.exception("face pool broken", extra={"worker": self.worker.id})
+            with self.worker.engine.begin() as conn:
+                image_rows.release(conn, list(unit.work), self.worker.id)
+            self.pool.discard()
+            self.pause(POOL_PAUSE)
+            return True
 
     # --- used by the unit and by the encode_box job -------------------------------------
 
