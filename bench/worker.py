@@ -331,6 +331,11 @@ def main() -> int:
                     print(f"          note: pipeline found {r['faces']} faces, floor "
                           f"{floor_faces}")
 
+            again_s, _, again = floor_loop(thumbs, width)
+            print(f"\nfloor again after the runs: {again_s:.1f} s, "
+                  f"{len(thumbs) / again_s:.2f} images/s, {float(again['__cpu__']):.1f} CPU s "
+                  f"(a change from the first measurement is other load on the machine)")
+
             full, hits, groups = group_recall(floor_results, titles)
             print(f"\nrecall on groups/ at {width} px vs full size: {hits}/{full} = "
                   f"{hits / full:.3f} ({groups} photos)")

@@ -94,7 +94,7 @@ class EncodeBoxJob:
     def _image_bytes(self, request: BoxRequest, ticker: Ticker) -> bytes | Failure:
         if request.thumb_url:
             try:
-                return self.processor.fetch(request.thumb_url)
+                return self.processor.fetch_ticking(request.thumb_url, ticker)
             except DownloadError as exc:
                 if exc.failure.throttle or exc.failure.kind == "bad_host":
                     raise
@@ -108,4 +108,4 @@ class EncodeBoxJob:
         if not info.thumb_url:
             return Failure("no_thumbnail", "imageinfo gave no thumbnail URL", True)
         ticker()
-        return self.processor.fetch(info.thumb_url)
+        return self.processor.fetch_ticking(info.thumb_url, ticker)

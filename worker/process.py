@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +118,16 @@ class ImageProcessor:
         return download(session, url, upload_host=cfg.wiki.upload_host,
                         max_bytes=cfg.worker.max_download_bytes,
                         timeout=cfg.worker.download_timeout)
+
+    def fetch_ticking(self, url: str, tick: Callable[[], object]) -> bytes:
+        """``fetch`` in a download thread, ticking meanwhile (a slow transfer may take up to
+        ``download_timeout``, longer than the health check allows the loop to be silent)."""
+        future = self._downloads.submit(self.fetch, url)
+        while True:
+            try:
+                return future.result(timeout=0.5)
+            except cf.TimeoutError:
+                tick()
 
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
