@@ -172,6 +172,29 @@ def _ready_faces(live: Live) -> int:
             faces.c.state == "active")).scalar_one()
 
 
+A11Y_PROBLEMS = """() => {
+  const problems = [];
+  const name = (el) => (el.getAttribute('aria-label') || el.textContent || '').trim();
+  document.querySelectorAll('button, a[href]').forEach((el) => {
+    if (!name(el)) problems.push('unnamed ' + el.outerHTML.slice(0, 80));
+  });
+  document.querySelectorAll('img').forEach((el) => {
+    if (!el.hasAttribute('alt')) problems.push('img without alt ' + el.src);
+  });
+  document.querySelectorAll('select, input:not([type=hidden])').forEach((el) => {
+    const labelled = el.labels && el.labels.length || el.getAttribute('aria-label');
+    if (!labelled) problems.push('unlabelled field ' + (el.id || el.name));
+  });
+  if (!document.documentElement.lang) problems.push('no lang');
+  return problems;
+}"""
+
+
+def _a11y(page: Any) -> None:
+    """Names, alt texts and labels present; the answer buttons are reachable with Tab."""
+    assert page.evaluate(A11Y_PROBLEMS) == []
+
+
 def _face(page: Any) -> int:
     value = page.get_attribute("#classify", "data-face")
     return int(value) if value else 0
@@ -255,6 +278,13 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
     page.wait_for_url(f"{live.base}/projects/{live.project_id}/label")
     _wait_ready(page)
     shot(page, "03-classify")
+    _a11y(page)
+    focused = set()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused.add(page.evaluate("document.activeElement.dataset.answer || ''"))
+    assert {"yes", "no", "skip", "not_face"} <= focused
+    page.locator("#main").focus()
 
     with live.engine.connect() as conn:
         before_id = conn.execute(select(func.max(decisions.c.id))).scalar() or 0
@@ -358,6 +388,7 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
     cards.nth(0).click()
     assert cards.nth(0).get_attribute("aria-pressed") == "true"
     shot(page, "05-review")
+    _a11y(page)
     page.locator("#review-grid").focus()
     page.keyboard.press("a")
     page.wait_for_function(
@@ -377,6 +408,7 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
     labelled = page.text_content("#bar-labelled-count")
     assert int(labelled.split("/")[0]) >= 17 - 2 + len(ids)   # minus the skip; plus review
     shot(page, "07-progress-after")
+    _a11y(page)
     phone = live.new_page(viewport={"width": 390, "height": 844})
     live.login(phone, OWNER, f"/projects/{live.project_id}/label")
     phone.wait_for_url(f"{live.base}/projects/{live.project_id}/label")

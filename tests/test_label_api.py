@@ -173,3 +173,15 @@ def test_outsider_cannot_label(setup, engine):
     login(client, stranger)
     r = post(client, api(s, "/answers"), {"face_id": s["faces"][0], "answer": "yes"})
     assert r.status_code == 403
+
+
+def test_pages_are_translated(setup):
+    s = setup
+    german = {"Accept-Language": "de-DE,de;q=0.9"}
+    label = s["owner"].get(f"/projects/{s['project']}/label", headers=german)
+    html = label.get_data(as_text=True)
+    assert "Ist das Douglas Adams?" in html and "Rückgängig" in html
+    assert "Vorschläge prüfen" in s["owner"].get(
+        f"/projects/{s['project']}/review", headers=german).get_data(as_text=True)
+    assert "Kein Worker läuft" in s["owner"].get(
+        f"/projects/{s['project']}/progress", headers=german).get_data(as_text=True)

@@ -126,7 +126,10 @@
         else if (!current) showEmpty();
         showQueued();
       })
-      .catch(function () { if (!current) showEmpty(); })
+      .catch(function () {
+        if (!current) showEmpty();
+        else window.setTimeout(function () { prefetch(false); }, 1000);   // try again
+      })
       .finally(function () { fetching = false; });
   }
 
