@@ -77,3 +77,37 @@ def test_worker_survives_killed_connections(engine, db_url, tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
+
+
+def test_a_busy_process_stays_within_its_connection_budget(db_url):
+    """pool_size + 1 overflow connections per process, however many threads (README budget)."""
+    import threading
+
+    from sqlalchemy import text
+
+    url = make_url(db_url)
+    busy = engine_for_url(db_url, pool_size=2)
+    peak = []
+
+    def count() -> int:
+        with pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
+                             password=url.password or "") as admin:
+            cursor = admin.cursor()
+            cursor.execute("SELECT COUNT(*) FROM information_schema.processlist WHERE db = %s",
+                           (url.database,))
+            return cursor.fetchone()[0]
+
+    def work() -> None:
+        for _ in range(5):
+            with busy.connect() as conn:
+                conn.execute(text("SELECT SLEEP(0.05)"))
+
+    baseline = count()
+    threads = [threading.Thread(target=work) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    while any(t.is_alive() for t in threads):
+        peak.append(count() - baseline)
+        time.sleep(0.02)
+    busy.dispose()
+    assert 1 <= max(peak) <= 3
