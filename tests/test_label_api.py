@@ -56,6 +56,8 @@ def test_next_answer_undo_round_trip(setup, engine):
     ids = [f["id"] for f in got.json["faces"]]
     assert ids == s["faces"][:3]
     assert got.json["faces"][0]["box"] == {"left": 0.1, "top": 0.2, "width": 0.3, "height": 0.4}
+    # The other 7 faces of the same image come along as context boxes.
+    assert len(got.json["faces"][0]["others"]) == 7
     # The helper never gets the owner's reserved faces.
     theirs = post(s["helper"], api(s, "/queue/next"), {"k": 3}).json["faces"]
     assert not {f["id"] for f in theirs} & set(ids)

@@ -40,6 +40,8 @@ class QueuedFace:
     thumb_width: int | None
     thumb_height: int | None
     reserved_until: dt.datetime
+    # The other faces on the same image (context boxes), so the page needs no extra request.
+    others: tuple[tuple[float, float, float, float], ...] = ()
 
     def as_json(self) -> dict:
         return {
@@ -49,6 +51,8 @@ class QueuedFace:
             "page_id": self.page_id, "thumb_url": self.thumb_url,
             "thumb_width": self.thumb_width, "thumb_height": self.thumb_height,
             "reserved_until": self.reserved_until.isoformat() + "Z",
+            "others": [dict(zip(("left", "top", "width", "height"), b, strict=True))
+                       for b in self.others],
         }
 
 
@@ -202,6 +206,15 @@ def _details(conn: Connection, ids: list[int], until: dt.datetime | None) -> lis
         .where(faces.c.id.in_(ids))
     ).all()
     by_id = {row.id: row for row in rows}
+    # Faces of an image are few; ix_faces_image serves this in one query for the batch.
+    others: dict[int, list[tuple[int, tuple[float, float, float, float]]]] = {}
+    for o in conn.execute(
+            select(faces.c.id, faces.c.image_id, faces.c.box_left, faces.c.box_top,
+                   faces.c.box_width, faces.c.box_height)
+            .where(faces.c.image_id.in_({row.image_id for row in rows}),
+                   faces.c.state != "replaced").order_by(faces.c.id)):
+        others.setdefault(o.image_id, []).append(
+            (o.id, (o.box_left, o.box_top, o.box_width, o.box_height)))
     return [
         QueuedFace(
             id=row.id, image_id=row.image_id,
@@ -210,6 +223,7 @@ def _details(conn: Connection, ids: list[int], until: dt.datetime | None) -> lis
             thumb_url=row.thumb_url, thumb_width=row.thumb_width,
             thumb_height=row.thumb_height,
             reserved_until=until or row.reserved_until or utcnow(),
+            others=tuple(box for fid, box in others.get(row.image_id, []) if fid != row.id),
         )
         for row in (by_id[i] for i in ids if i in by_id)
     ]

@@ -205,20 +205,25 @@
                   0, 0, el.crop.width, el.crop.height);
   }
 
+  function drawOtherBoxes(boxes) {
+    const nodes = boxes.map(function (box) {
+      const d = document.createElement("div");
+      d.className = "other-box";
+      LikenessBoxDraw.place(d, box);
+      return d;
+    });
+    el.others.replaceChildren.apply(el.others, nodes);
+  }
+
   function loadOtherBoxes(face) {
+    if (face.others) { drawOtherBoxes(face.others); return; }   // sent with the face
     fetch(urls.image_faces.replace(/\/0\/faces$/, "/" + face.image_id + "/faces"),
           { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : { faces: [] }; })
       .then(function (data) {
         if (!current || current.id !== face.id) return;
-        const nodes = data.faces.filter(function (f) { return f.id !== face.id; })
-          .map(function (f) {
-            const d = document.createElement("div");
-            d.className = "other-box";
-            LikenessBoxDraw.place(d, f.box);
-            return d;
-          });
-        el.others.replaceChildren.apply(el.others, nodes);
+        drawOtherBoxes(data.faces.filter(function (f) { return f.id !== face.id; })
+          .map(function (f) { return f.box; }));
       })
       .catch(function () { /* context only */ });
   }
