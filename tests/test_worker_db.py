@@ -128,3 +128,23 @@ def test_retry_policy_backs_off_exponentially_and_gives_up():
     slow = Failure("http_503", "x", True, retry_after=900)
     assert (policy.next_try(1, slow, now) - now).total_seconds() == 900
     assert RetryPolicy(50, 60).backoff(40) == 24 * 3600  # capped at a day
+
+
+def test_projects_take_turns_batch_by_batch(engine):
+    with engine.begin() as conn:
+        big, small = _project(conn), _project(conn)
+        image_rows.add_found(conn, big, [FoundFile(n, f"File:{n}.jpg") for n in range(20)])
+        image_rows.add_found(conn, small, [FoundFile(n, f"File:{n}.jpg") for n in range(5)])
+    order, last = [], None
+    for _ in range(4):
+        with engine.begin() as conn:
+            batch = image_rows.claim_pending(conn, "w", 60, 2, after_project=last)
+        assert len({c.project_id for c in batch}) == 1
+        last = batch[0].project_id
+        order.append(last)
+    assert order == [big, small, big, small]
+    with engine.begin() as conn:  # the small project's last free image; then only the big one
+        assert [c.project_id for c in image_rows.claim_pending(conn, "w", 60, 5, None, big)] \
+            == [small]
+        assert {c.project_id for c in image_rows.claim_pending(conn, "w", 60, 5, None, small)} \
+            == {big}

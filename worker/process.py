@@ -87,6 +87,7 @@ class ImageProcessor:
         self.policy = RetryPolicy(cfg.max_attempts, cfg.retry_base_seconds)
         self.api = commons_api(worker.cfg)
         self.paused_until = 0.0  # monotonic; set when a server asks us to slow down
+        self.last_project: int | None = None  # projects take turns, batch by batch
         self._local = threading.local()
         self._downloads = cf.ThreadPoolExecutor(DOWNLOAD_THREADS, "likeness-download")
 
@@ -183,9 +184,11 @@ class _Unit:
 
     def _claim_more(self) -> bool:
         with self.worker.engine.begin() as conn:
-            claimed = image_rows.claim_pending(conn, self.owner, self.lease, self.batch)
+            claimed = image_rows.claim_pending(conn, self.owner, self.lease, self.batch,
+                                               after_project=self.p.last_project)
         if not claimed:
             return False
+        self.p.last_project = claimed[0].project_id
         self.stats.claimed += len(claimed)
         self.ticker()
         try:

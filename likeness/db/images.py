@@ -103,10 +103,13 @@ def add_found(conn: Connection, project_id: int, files: Iterable[FoundFile],
 
 
 def claim_pending(conn: Connection, owner: str, lease_seconds: int, limit: int,
-                  now: dt.datetime | None = None) -> list[ClaimedImage]:
-    """Claim up to ``limit`` pending images that are due, of active projects only.
+                  now: dt.datetime | None = None,
+                  after_project: int | None = None) -> list[ClaimedImage]:
+    """Claim up to ``limit`` pending images that are due, all of one active project.
 
-    Call inside ``engine.begin()`` and commit at once (the claim transaction is tiny).
+    Projects take turns: the batch comes from the first project with due images whose id is
+    above ``after_project`` (the project of this worker's previous batch), wrapping around, so a
+    big project never starves a small one. Call inside ``engine.begin()`` and commit at once.
     """
     now = now or utcnow()
     # Inactive projects are few; listing them keeps the locking SELECT on one table.
@@ -116,14 +119,33 @@ def claim_pending(conn: Connection, owner: str, lease_seconds: int, limit: int,
                  or_(images.c.next_try_at.is_(None), images.c.next_try_at <= now))
     if inactive:
         ready = and_(ready, not_(images.c.project_id.in_(inactive)))
-    ids = claims.claim(conn, images, ready, [images.c.id], owner, lease_seconds,
-                       limit=limit, now=now)
+    free = or_(images.c.lease_until.is_(None), images.c.lease_until < now)
+    project_id = _next_project(conn, and_(ready, free), after_project)
+    if project_id is None:
+        return []
+    ids = claims.claim(conn, images, and_(ready, images.c.project_id == project_id),
+                       [images.c.id], owner, lease_seconds, limit=limit, now=now)
+    if not ids:  # another worker just took that project's last free ones: any project will do
+        ids = claims.claim(conn, images, ready, [images.c.id], owner, lease_seconds,
+                           limit=limit, now=now)
     if not ids:
         return []
     rows = conn.execute(
         select(images.c.id, images.c.project_id, images.c.page_id, images.c.title,
                images.c.attempts).where(images.c.id.in_(ids)).order_by(images.c.id))
     return [ClaimedImage(r.id, r.project_id, r.page_id, r.title, r.attempts) for r in rows]
+
+
+def _next_project(conn: Connection, ready: Any, after: int | None) -> int | None:
+    """The next project (by id, wrapping around) with due, unclaimed images."""
+    if after is not None:
+        found = conn.execute(select(func.min(images.c.project_id)).where(
+            ready, images.c.project_id > after)).scalar_one_or_none()
+        if found is not None:
+            return int(found)
+    found = conn.execute(select(func.min(images.c.project_id)).where(ready)
+                         ).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 def renew(conn: Connection, image_ids: Sequence[int], owner: str, lease_seconds: int) -> int:
