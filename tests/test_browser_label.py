@@ -364,6 +364,26 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
     if state.state == "active":
         assert len(state.encoding) == 512
 
+    # Fixing a wrong box with the keyboard only: E, arrows move, Shift + arrows resize, Enter.
+    wrong = _face(page)
+    page.keyboard.press("e")
+    for key in ("ArrowRight", "ArrowRight", "ArrowRight", "Shift+ArrowDown", "Shift+ArrowDown"):
+        page.keyboard.press(key)
+    page.keyboard.press("Enter")
+    _wait_saved(page)
+    assert _face(page) != wrong
+    with live.engine.connect() as conn:
+        old_state = conn.execute(select(faces.c.state).where(faces.c.id == wrong)).scalar()
+        fixed = conn.execute(select(faces).where(faces.c.project_id == live.project_id,
+                                                 faces.c.source == "manual",
+                                                 faces.c.id != drawn.id)).one()
+        replaced_job = conn.execute(select(jobs.c.payload).where(
+            jobs.c.face_id == fixed.id)).scalar()
+    assert old_state == "replaced"
+    assert np.allclose((fixed.box_left, fixed.box_top, fixed.box_width, fixed.box_height),
+                       (0.43, 0.35, 0.2, 0.32), atol=1e-6)
+    assert f'"replaces": {wrong}' in replaced_job
+
     # The owner reads the histogram and sets the threshold below the unlabelled faces' scores
     # (all 40 files show the same person, so the calibrated one may leave nothing to review).
     _ensure_scores(live)
@@ -406,9 +426,12 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
     # The progress page reflects it all.
     page.goto(f"{live.base}/projects/{live.project_id}/progress")
     labelled = page.text_content("#bar-labelled-count")
-    assert int(labelled.split("/")[0]) >= 17 - 2 + len(ids)   # minus the skip; plus review
+    assert int(labelled.split("/")[0]) >= 17 - 2 + len(ids)   # minus the skips; plus review
     shot(page, "07-progress-after")
     _a11y(page)
+    # Live: the page polls and updates itself without a reload.
+    page.wait_for_function("() => document.getElementById('progress').dataset.updated",
+                           timeout=12_000)
     phone = live.new_page(viewport={"width": 390, "height": 844})
     live.login(phone, OWNER, f"/projects/{live.project_id}/label")
     phone.wait_for_url(f"{live.base}/projects/{live.project_id}/label")

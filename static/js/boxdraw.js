@@ -6,6 +6,7 @@
  *
  *   const drawing = LikenessBoxDraw.start(frame, img, layer, onChange);
  *   drawing.box()   -> {left, top, width, height} in 0..1, or null
+ *   drawing.nudge("ArrowLeft", shift, big)   keyboard: move (or with shift resize) the box
  *   drawing.stop()
  */
 (function () {
@@ -71,8 +72,30 @@
     layer.addEventListener("pointerup", up);
     layer.addEventListener("pointercancel", up);
 
+    // Keyboard drawing: arrows move the box (a default one appears at the centre), Shift +
+    // arrows resize it; steps are 1 % of the image (Alt: 5 %).
+    function nudge(key, shift, big) {
+      const step = big ? 0.05 : 0.01;
+      if (!current) current = { left: 0.4, top: 0.35, width: 0.2, height: 0.3 };
+      const b = Object.assign({}, current);
+      const dx = key === "ArrowLeft" ? -step : key === "ArrowRight" ? step : 0;
+      const dy = key === "ArrowUp" ? -step : key === "ArrowDown" ? step : 0;
+      if (shift) {
+        b.width = Math.max(0.02, Math.min(1 - b.left, b.width + dx));
+        b.height = Math.max(0.02, Math.min(1 - b.top, b.height + dy));
+      } else {
+        b.left = Math.max(0, Math.min(1 - b.width, b.left + dx));
+        b.top = Math.max(0, Math.min(1 - b.height, b.top + dy));
+      }
+      current = b;
+      place(rectEl, current);
+      rectEl.hidden = false;
+      onChange(current);
+    }
+
     return {
       box: function () { return current; },
+      nudge: nudge,
       stop: function () {
         layer.removeEventListener("pointerdown", down);
         layer.removeEventListener("pointermove", move);

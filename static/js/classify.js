@@ -371,7 +371,7 @@
   };
 
   document.addEventListener("keydown", function (ev) {
-    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.ctrlKey || ev.metaKey || (ev.altKey && !drawing)) return;
     const target = ev.target;
     if (target && (target.isContentEditable ||
         /^(INPUT|SELECT|TEXTAREA)$/.test(target.tagName))) return;
@@ -379,6 +379,10 @@
     if (drawing) {
       if (key === "escape") { ev.preventDefault(); stopDrawing(); }
       else if (key === "enter") { ev.preventDefault(); saveDrawing(); }
+      else if (/^arrow/.test(key)) {
+        ev.preventDefault();
+        drawing.tool.nudge(ev.key, ev.shiftKey, ev.altKey);
+      }
       return;
     }
     if (KEYS[key]) { ev.preventDefault(); answer(KEYS[key]); }
