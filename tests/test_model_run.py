@@ -92,3 +92,13 @@ def test_active_learning_beats_the_centroid_baseline(face_set, person: str) -> N
     assert r_ours >= 0.9 and ours.first_reaching() is not None
     assert r_base < 0.5 and base.first_reaching() is None
     assert p_ours >= 0.99
+
+
+def test_degenerate_projects_do_not_break_a_run() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(0, 0.06, (4, 128)).astype(np.float32)
+    done = model_run.run(x, np.arange(4), np.array([1, 0, 0, 0], np.int8))
+    assert not done.proposed.any() and np.isnan(done.priority).all()
+    assert done.model.precision_estimate is None and done.model.recall_estimate == 1.0
+    empty = model_run.run(np.zeros((0, 128), np.float32), np.arange(0), np.zeros(0, np.int8))
+    assert empty.model is None and len(empty.priority) == 0
