@@ -152,3 +152,26 @@ def test_answers_during_training_ask_for_a_rerun(engine, runner, monkeypatch):
         states = conn.execute(select(jobs.jobs.c.state, jobs.jobs.c.dedupe_key)
                               .order_by(jobs.jobs.c.id)).all()
     assert states == [("done", None), ("queued", f"train:{project_id}")]
+
+
+def test_random_picks_are_flagged_and_an_answer_freezes_the_flag(engine, runner):
+    rng = np.random.default_rng(6)
+    target, _ = person(rng, 30)
+    with engine.begin() as conn:
+        project_id = f.project(conn, f.user(conn))
+        add_faces(conn, project_id, target[:3], label="yes")
+        add_faces(conn, project_id, person(rng, 3)[0], label="no")
+        open_ids = add_faces(conn, project_id, np.vstack([target[3:], person(rng, 40)[0]]))
+    assert train(runner, engine, project_id).state == "done"
+    with engine.connect() as conn:
+        flagged = conn.execute(select(faces.c.id).where(faces.c.asked_at_random.is_(True))
+                               ).scalars().all()
+    assert flagged and set(flagged) <= set(open_ids)
+    with engine.begin() as conn:  # a person answers a random pick
+        conn.execute(update(faces).where(faces.c.id == flagged[0]).values(label="no"))
+        f.decision(conn, flagged[0], project_id, f.user(conn), "no")
+    assert train(runner, engine, project_id).state == "done"
+    with engine.connect() as conn:
+        data = training.load_faces(conn, project_id)
+    assert data.random_asked[list(data.face_ids).index(flagged[0])]
+    assert data.random_asked.sum() == 1  # only answered faces count for the audit

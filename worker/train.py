@@ -34,7 +34,7 @@ def make_train_job(worker: Worker):  # noqa: ANN201 - a JobFunction
             prior = training.shared_prior(conn, project_id)
         worker.beat("busy", f"train project {project_id}")
         result = run(data.encodings, data.image_ids, labels_from_strings(data.labels), prior,
-                     seed_mask=data.seed_mask)
+                     seed_mask=data.seed_mask, random_asked=data.random_asked)
         model = result.model
         with worker.engine.begin() as conn:
             run_id = training.record_run(
@@ -47,8 +47,8 @@ def make_train_job(worker: Worker):  # noqa: ANN201 - a JobFunction
                 recall=model.recall_estimate if model else None,
                 params=model.to_bytes() if model else None,
                 duration_ms=result.duration_ms)
-            training.write_scores(conn, run_id, data.face_ids, nullable(result.stored_scores),
-                                  nullable(result.priority))
+            training.write_scores(conn, run_id, data, nullable(result.stored_scores),
+                                  nullable(result.priority), result.random_pick)
         log.info("model trained", extra={"project": project_id, "run": run_id,
                                          "faces": len(data), "ms": result.duration_ms,
                                          "worker": worker.id})

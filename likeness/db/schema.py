@@ -31,6 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects import mysql
+from sqlalchemy.sql.expression import false
 
 # Stable constraint names, so migrations can refer to them on both databases.
 metadata = MetaData(
@@ -232,6 +233,8 @@ faces = Table(
            comment="Model run that computed score and priority"),
     Column("priority", Float,
            comment="Queue order for asking (lower first), set by the model run"),
+    Column("asked_at_random", Boolean, nullable=False, default=False, server_default=false(),
+           comment="Queued as one of the random picks when last unanswered (honest audit)"),
     Column("reserved_by", Integer, ForeignKey("users.id", ondelete="SET NULL"),
            comment="User this face is being shown to, so nobody else gets it meanwhile"),
     Column("reserved_until", DateTime, comment="Reservation expiry (UTC)"),

@@ -28,6 +28,7 @@ class ProjectFaces:
     encodings: np.ndarray     # (N, 128) float32
     labels: list[str | None]  # faces.label per face
     seed_mask: np.ndarray     # (N,) bool: provisional positives (source='seed')
+    random_asked: np.ndarray  # (N,) bool: answered faces that were asked as random picks
 
     def __len__(self) -> int:
         return len(self.face_ids)
@@ -36,7 +37,8 @@ class ProjectFaces:
 def load_faces(conn: Connection, project_id: int) -> ProjectFaces:
     """Every active, encoded face of the project, in id order."""
     rows = conn.execute(
-        select(faces.c.id, faces.c.image_id, faces.c.encoding, faces.c.label, faces.c.source)
+        select(faces.c.id, faces.c.image_id, faces.c.encoding, faces.c.label, faces.c.source,
+               faces.c.asked_at_random)
         .where(faces.c.project_id == project_id, faces.c.state == "active",
                faces.c.encoding.is_not(None))
         .order_by(faces.c.id)).all()
@@ -46,6 +48,7 @@ def load_faces(conn: Connection, project_id: int) -> ProjectFaces:
         encodings=stack(r.encoding for r in rows),
         labels=[r.label for r in rows],
         seed_mask=np.array([r.source == "seed" for r in rows], bool),
+        random_asked=np.array([bool(r.asked_at_random and r.label) for r in rows], bool),
     )
 
 
@@ -94,13 +97,23 @@ def record_run(conn: Connection, project_id: int, *, last_decision: int, n_posit
         duration_ms=duration_ms, created_at=utcnow())).inserted_primary_key[0]
 
 
-def write_scores(conn: Connection, run_id: int, face_ids: np.ndarray,
-                 scores: list[float | None], priorities: list[float | None]) -> None:
-    """Set score, priority and model run of each face (labels are never touched here)."""
-    statement = (update(faces).where(faces.c.id == bindparam("face"))
-                 .values(score=bindparam("s"), priority=bindparam("p"), model_run_id=run_id))
-    rows = [{"face": int(f), "s": s, "p": p} for f, s, p in zip(face_ids, scores, priorities,
-                                                                 strict=True)]
-    for start in range(0, len(rows), WRITE_BATCH):
-        conn.execute(statement, rows[start:start + WRITE_BATCH])
+def write_scores(conn: Connection, run_id: int, data: ProjectFaces, scores: list[float | None],
+                 priorities: list[float | None], random_pick: np.ndarray) -> None:
+    """Set score, priority and model run of each face (labels are never touched here).
 
+    Only unanswered faces get the random-pick flag: an answer freezes what it was when asked.
+    """
+    open_rows, answered_rows = [], []
+    for i, face_id in enumerate(data.face_ids):
+        row = {"face": int(face_id), "s": scores[i], "p": priorities[i]}
+        if data.labels[i] is None:
+            open_rows.append({**row, "r": bool(random_pick[i])})
+        else:
+            answered_rows.append(row)
+    where = faces.c.id == bindparam("face")
+    values = {"score": bindparam("s"), "priority": bindparam("p"), "model_run_id": run_id}
+    for statement, rows in ((update(faces).where(where).values(
+                                 **values, asked_at_random=bindparam("r")), open_rows),
+                            (update(faces).where(where).values(**values), answered_rows)):
+        for start in range(0, len(rows), WRITE_BATCH):
+            conn.execute(statement, rows[start:start + WRITE_BATCH])
