@@ -124,12 +124,16 @@ def test_skip_hides_from_me_but_not_from_others_and_undo_brings_it_back(engine, 
     assert f1 not in next_ids(engine, world)
     assert label_of(engine, f1) is None
     assert f1 in next_ids(engine, world, user="bob")
-    # Bob now holds it; once he skips too, Alice's undo of her skip makes it hers again.
-    answer(engine, world, f1, "skip", user="bob")
-    assert undo(engine, world).face_id == f1
+    # Bob holds it now: Alice's undo of her skip takes the skip back but leaves it to Bob.
+    undone = undo(engine, world)
+    assert undone.face_id == f1 and undone.held is False
     with engine.connect() as conn:
         row = conn.execute(select(faces.c.reserved_by).where(faces.c.id == f1)).one()
-    assert row.reserved_by == world["alice"]
+    assert row.reserved_by == world["bob"]
+    assert f1 not in next_ids(engine, world)     # un-skipped, but on Bob's screen
+    # Bob skips it: free again, and Alice (whose skip is undone) is offered it once more.
+    answer(engine, world, f1, "skip", user="bob")
+    assert f1 in next_ids(engine, world)
 
 
 def test_reservations_are_exclusive_and_renewed(engine, world):

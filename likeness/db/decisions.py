@@ -41,6 +41,7 @@ class Recorded:
     answer: str
     label: str | None          # the face's label after this decision
     duplicate: bool            # True when a retried POST found the first recording
+    held: bool = True          # undo: the face is reserved for this user again
 
 
 def record(conn: Connection, *, project_id: int, face_id: int, user_id: int, answer: str,
@@ -135,11 +136,18 @@ def undo_latest(conn: Connection, *, project_id: int, user_id: int,
         return previous
     label, labelled_at = current_label(conn, target.face_id)
     conn.execute(update(faces).where(faces.c.id == target.face_id).values(
-        label=label, labelled_at=labelled_at, reserved_by=user_id,
-        reserved_until=now + dt.timedelta(seconds=reserve_seconds)))
+        label=label, labelled_at=labelled_at))
+    # Hold it for me again, unless someone else is being shown it right now (an undone skip:
+    # the face went back to the queue and another labeller may have it on screen).
+    held = conn.execute(update(faces).where(
+        faces.c.id == target.face_id,
+        faces.c.reserved_by.is_(None) | (faces.c.reserved_by == user_id)
+        | (faces.c.reserved_until < now))
+        .values(reserved_by=user_id,
+                reserved_until=now + dt.timedelta(seconds=reserve_seconds))).rowcount
     if target.answer != "skip":
         request_training(conn, project_id)
-    return Recorded(decision_id, target.face_id, "undo", label, False)
+    return Recorded(decision_id, target.face_id, "undo", label, False, held=bool(held))
 
 
 def touch_project(conn: Connection, project_id: int, now: dt.datetime) -> None:

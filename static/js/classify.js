@@ -313,7 +313,11 @@
     drop(item);
     if (item.kind === "undo") {
       if (!data.undone) say(msgs.nothing_to_undo);
-      else if (data.face && !history.length && (!current || current.id !== data.face.id)) {
+      else if (!data.undone.held) {
+        // Someone else has this face on screen now (an undone skip): never show it to two.
+        if (current && current.id === data.undone.face_id) advance();
+        say(msgs.taken);
+      } else if (data.face && !history.length && (!current || current.id !== data.face.id)) {
         // After a reload there is no local history: show the face the server brought back.
         if (current) queue.unshift(current);
         current = data.face;

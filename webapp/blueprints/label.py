@@ -98,8 +98,8 @@ def api_undo(project_id: int) -> dict:
     if done is None:
         return {"undone": None, "face": None}
     return {"undone": {"decision_id": done.decision_id, "face_id": done.face_id,
-                       "label": done.label, "duplicate": done.duplicate},
-            "face": face[0].as_json() if face else None}
+                       "label": done.label, "duplicate": done.duplicate, "held": done.held},
+            "face": face[0].as_json() if face and done.held else None}
 
 
 @bp.get("/api/projects/<int:project_id>/images/<int:image_id>/faces")
