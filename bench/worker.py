@@ -20,6 +20,7 @@ The machine should be otherwise idle: every number here is CPU-bound.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -233,7 +234,8 @@ def sample_rss(pid: int, rss: Rss) -> list[float]:
     return loaded
 
 
-def pipeline_run(standin, children: int, workdir: Path, expected: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def pipeline_run(standin, children: int, workdir: Path,  # type: ignore[no-untyped-def]
+                 expected: int) -> dict[str, float]:
     url = f"sqlite:///{workdir / f'bench-{children}.db'}"
     upgrade(url)
     engine = engine_for_url(url)
@@ -281,7 +283,11 @@ def pipeline_run(standin, children: int, workdir: Path, expected: int) -> dict[s
         n_faces = conn.execute(select(func.count()).select_from(faces)).scalar_one()
         failed = conn.execute(select(func.count()).where(images.c.status != "done")).scalar_one()
     seconds = (last - crawl_end).total_seconds()
-    return {"seconds": seconds, "images": n_done, "faces": n_faces, "failed": failed,
+    units = [json.loads(line) for line in (workdir / f"worker-{children}.log").read_text(
+        errors="replace").splitlines() if '"images unit"' in line]
+    unit_s = sum(u["seconds"] for u in units)
+    idle = sum(u["idle_child_seconds"] for u in units) / (children * unit_s) if unit_s else 0.0
+    return {"idle": idle, "seconds": seconds, "images": n_done, "faces": n_faces, "failed": failed,
             "cpu": rss.cpu_total() - cpu_at_start, "worker_rss": rss.worker_peak,
             "worker_cpu": rss.cpu.get(proc.pid, 0.0) - worker_cpu_at_start,
             "child_rss": rss.child_peak, "tree_rss": rss.tree_peak}
@@ -326,7 +332,8 @@ def main() -> int:
                       f"{r['cpu']:5.1f}  {r['cpu'] / floor_cpu:12.2f}  {r['faces']:5d}  "
                       f"{r['failed']:8d}  {r['worker_rss']:14.0f}  "
                       f"{r['child_rss']:13.0f}  {r['tree_rss']:12.0f}")
-                print(f"          of which the worker process itself: {r['worker_cpu']:.1f} CPU s")
+                print(f"          of which the worker process itself: {r['worker_cpu']:.1f} CPU s;"
+                      f" children without a task: {100 * r['idle']:.1f} % of their time")
                 if r["faces"] != floor_faces:
                     print(f"          note: pipeline found {r['faces']} faces, floor "
                           f"{floor_faces}")

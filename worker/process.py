@@ -73,6 +73,10 @@ class UnitStats:
     retry: int = 0
     deferred: int = 0
     skipped: int = 0
+    seconds: float = 0.0
+    # Child-seconds with no task in the pool while the unit ran: what feeding the pool costs
+    # (downloads, imageinfo, storing) plus the unit's tail; bench/worker.py reports it.
+    idle_child_seconds: float = 0.0
     projects_with_faces: set[int] = field(default_factory=set)
 
 
@@ -148,26 +152,34 @@ class _Unit:
                                                                  self.owner, self.lease))
 
     def run(self) -> bool:
-        end = time.monotonic() + UNIT_SECONDS
+        started = last = time.monotonic()
+        end = started + UNIT_SECONDS
+        size = self.p.pool.pool.size
         claiming = True
         while True:
+            now = time.monotonic()
+            busy = sum(1 for w in self.work.values() if w.in_pool)
+            self.stats.idle_child_seconds += (now - last) * max(0, size - busy)
+            last = now
             if claiming and (self.ticker.stopping or time.monotonic() > end
                              or time.monotonic() < self.p.paused_until or self._boxes_waiting()):
                 claiming = False
-            if claiming and self._backlog() <= 2 * self.p.pool.pool.size:
+            if claiming and self._backlog() <= 2 * size:
                 claiming = self._claim_more()
             if not self.work and not claiming:
                 break
             self._pump()
             self.ticker()
+        self.stats.seconds = time.monotonic() - started
         if self.stats.claimed:
             with self.worker.engine.begin() as conn:
                 for project_id in self.stats.projects_with_faces:
                     enqueue_train(conn, project_id)
                 worker_rows.count_done(conn, self.owner, self.stats.done + self.stats.skipped)
             log.info("images unit", extra={
-                "worker": self.owner, **{k: v for k, v in vars(self.stats).items()
-                                         if k != "projects_with_faces"}})
+                "worker": self.owner, "children": size,
+                **{k: round(v, 3) if isinstance(v, float) else v
+                   for k, v in vars(self.stats).items() if k != "projects_with_faces"}})
         return self.stats.claimed > 0
 
     def _backlog(self) -> int:
