@@ -161,11 +161,12 @@ class _Unit:
             busy = sum(1 for w in self.work.values() if w.in_pool)
             self.stats.idle_child_seconds += (now - last) * max(0, size - busy)
             last = now
-            if claiming and (self.ticker.stopping or time.monotonic() > end
-                             or time.monotonic() < self.p.paused_until or self._boxes_waiting()):
-                claiming = False
-            if claiming and self._backlog() <= 2 * size:
-                claiming = self._claim_more()
+            if claiming and self._backlog() <= 2 * size:  # the pool's queue runs low
+                if (self.ticker.stopping or now > end or now < self.p.paused_until
+                        or self._boxes_waiting()):
+                    claiming = False
+                else:
+                    claiming = self._claim_more()
             if not self.work and not claiming:
                 break
             self._pump()
