@@ -3,6 +3,7 @@ with real dlib (the module's pool of 2 children)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import threading
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from likeness.db import boxes, categories, crawl_schedule
 from likeness.db import images as image_rows
-from likeness.db.schema import faces, images, jobs
+from likeness.db.schema import faces, images, jobs, utcnow
 from likeness.faces.pool import FacePool
 from likeness.faces.types import encoding_to_array
 from tests import factories
@@ -201,3 +202,53 @@ def test_a_pool_that_cannot_start_gives_the_images_back_then_recovers(engine, ma
     finally:
         shared.close()
     assert {r.status for r in image_states(engine, project_id).values()} == {"done"}
+
+
+def test_the_health_file_and_heartbeat_stay_fresh_inside_long_units(make_worker, engine,
+                                                                    standin, faces_dir,
+                                                                    tmp_path):
+    for n, relative in enumerate(BIG_GROUPS):
+        standin.add_file(faces_dir / relative, f"File:Long unit {n}.jpg",
+                         ["Category:Worker long units"])
+    health = tmp_path / "health"
+    worker = make_worker(health_file=str(health), lease_seconds=4)
+    new_project(engine, "Worker long units")
+    touches: list[float] = []
+    expired: list[int] = []
+    held: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        last, checked = None, 0.0
+        while not done.is_set():
+            if health.exists() and health.stat().st_mtime != last:
+                last = health.stat().st_mtime
+                touches.append(time.monotonic())
+            if time.monotonic() - checked > 0.3:
+                checked = time.monotonic()
+                with engine.connect() as conn:
+                    leased = conn.execute(select(images.c.lease_until).where(
+                        images.c.status == "pending", images.c.lease_owner.is_not(None))
+                    ).scalars().all()
+                now = utcnow() - dt.timedelta(seconds=0.5)
+                held.append(len(leased))
+                expired.extend(1 for until in leased if until < now)
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started = time.monotonic()
+    try:
+        worker.run_once()  # the crawl job
+        worker.run_once()  # one images unit: all four big photos, several seconds
+    finally:
+        done.set()
+        watcher.join()
+    elapsed = time.monotonic() - started
+    gaps = [b - a for a, b in zip(touches, touches[1:], strict=False)]
+    assert elapsed > 4 and len(touches) >= 3
+    assert max(gaps) < 3.5, gaps  # beats from inside the unit, not only between units
+    assert max(held) > 0 and not expired  # 4 s leases, renewed while the unit works
+    with engine.connect() as conn:
+        rows = conn.execute(select(images.c.status, images.c.attempts)).all()
+    assert {r.status for r in rows} == {"done"} and {r.attempts for r in rows} == {1}
