@@ -14,7 +14,6 @@ or under SQLite's IMMEDIATE transactions, then stamp ``reserved_by``/``reserved_
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -97,23 +96,11 @@ def skipped_by(conn: Connection, project_id: int, user_id: int,
     return sorted({r.face_id for r in rows if r.answer == "skip" and r.id not in undone})
 
 
-# project id -> monotonic time until which "no model yet" may be believed. A project never
-# loses its model runs, so "has one" is cached for good; this saves a query per request.
-_MODEL_KNOWN: dict[int, float] = {}
-_NO_MODEL_TTL = 10.0
-
-
 def _has_model(conn: Connection, project_id: int) -> bool:
-    known = _MODEL_KNOWN.get(project_id)
-    if known is not None and (known == float("inf") or known > time.monotonic()):
-        return known == float("inf")
-    found = conn.execute(
+    # Not cached in the process: project ids can come back on SQLite after a deletion.
+    return conn.execute(
         select(model_runs.c.id).where(model_runs.c.project_id == project_id).limit(1)
     ).first() is not None
-    if len(_MODEL_KNOWN) > 10_000:
-        _MODEL_KNOWN.clear()
-    _MODEL_KNOWN[project_id] = float("inf") if found else time.monotonic() + _NO_MODEL_TTL
-    return found
 
 
 def _reserve_ids(conn: Connection, where, k: int) -> list[int]:
