@@ -278,6 +278,16 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
     page.wait_for_url(f"{live.base}/projects/{live.project_id}/label")
     _wait_ready(page)
     shot(page, "03-classify")
+    # On a phone: no sideways scrolling, the answer buttons at hand.
+    phone = live.new_page(viewport={"width": 390, "height": 844})
+    live.login(phone, OWNER, f"/projects/{live.project_id}/label")
+    phone.wait_for_url(f"{live.base}/projects/{live.project_id}/label")
+    phone.wait_for_function("() => document.getElementById('classify').dataset.state")
+    shot(phone, "04-classify-phone")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert phone.locator("button[data-answer=yes]").is_visible()
+    phone.goto("about:blank")      # hands its reserved faces back
+    phone.context.close()
     _a11y(page)
     focused = set()
     for _ in range(40):
@@ -337,7 +347,7 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
     page.mouse.down()
     page.mouse.move(x2, y2, steps=8)
     page.mouse.up()
-    shot(page, "04-draw")
+    shot(page, "05-draw")
     page.keyboard.press("Enter")
     _wait_saved(page)
     expected = ((x1 - box["x"]) / box["width"], (y1 - box["y"]) / box["height"],
@@ -397,7 +407,7 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
     page.wait_for_function("() => ['ready', 'empty'].includes("
                            "document.getElementById('review').dataset.state)")
     if page.get_attribute("#review", "data-state") == "empty":
-        shot(page, "05-review-empty")
+        shot(page, "06-review-empty")
         with live.engine.connect() as conn:
             rows = conn.execute(select(faces.c.label, faces.c.score, faces.c.source).where(
                 faces.c.project_id == live.project_id)).all()
@@ -407,7 +417,7 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
     assert ids, "no proposals to review"
     cards.nth(0).click()
     assert cards.nth(0).get_attribute("aria-pressed") == "true"
-    shot(page, "05-review")
+    shot(page, "06-review")
     _a11y(page)
     page.locator("#review-grid").focus()
     page.keyboard.press("a")
@@ -421,25 +431,17 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
                                    .where(faces.c.id.in_(ids))).all())
     assert reviewed == {ids[0]: "reject", **{i: "approve" for i in ids[1:]}}
     assert labels == {ids[0]: "no", **{i: "yes" for i in ids[1:]}}
-    shot(page, "06-review-after")
+    shot(page, "07-review-after")
 
     # The progress page reflects it all.
     page.goto(f"{live.base}/projects/{live.project_id}/progress")
     labelled = page.text_content("#bar-labelled-count")
     assert int(labelled.split("/")[0]) >= 17 - 2 + len(ids)   # minus the skips; plus review
-    shot(page, "07-progress-after")
+    shot(page, "08-progress-after")
     _a11y(page)
     # Live: the page polls and updates itself without a reload.
     page.wait_for_function("() => document.getElementById('progress').dataset.updated",
                            timeout=12_000)
-    phone = live.new_page(viewport={"width": 390, "height": 844})
-    live.login(phone, OWNER, f"/projects/{live.project_id}/label")
-    phone.wait_for_url(f"{live.base}/projects/{live.project_id}/label")
-    phone.wait_for_function("() => document.getElementById('classify').dataset.state")
-    shot(phone, "08-classify-phone")
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    phone.goto("about:blank")
-    phone.context.close()
     page.context.close()
     assert not live.csp_errors
 

@@ -134,6 +134,7 @@
   }
 
   function showEmpty() {
+    if (el.status.textContent === msgs.loading) say("");
     el.empty.hidden = false;
     root.dataset.state = "empty";
     window.setTimeout(function () { if (!current) prefetch(true); }, EMPTY_POLL_MS);
