@@ -19,8 +19,21 @@
       count.textContent = bar.value + " / " + bar.max;
     });
     document.getElementById("worker-banner").hidden = data.worker.alive;
+    updateModel(data.model);
     drawHistogram(data.histogram, data.progress.threshold);
     root.dataset.updated = String(Date.now());
+  }
+
+  function updateModel(model) {
+    document.getElementById("model-summary").hidden = !model;
+    document.getElementById("model-none").hidden = Boolean(model);
+    if (!model) return;
+    const percent = function (x) { return ((x || 0) * 100).toFixed(1); };
+    document.getElementById("model-positives").textContent = model.positives;
+    document.getElementById("model-negatives").textContent = model.negatives;
+    document.getElementById("model-shared").textContent = model.shared;
+    document.getElementById("model-precision").textContent = percent(model.precision);
+    document.getElementById("model-recall").textContent = percent(model.recall);
   }
 
   function drawHistogram(histogram, threshold) {

@@ -5,9 +5,12 @@ below and updates them in place."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, g, render_template
 
 from likeness.db import progress as progress_db
+from likeness.db import training
 from webapp.access import member_required
 from webapp.context import config, engine
 
@@ -20,7 +23,9 @@ def snapshot(project_id: int) -> dict:
         bars = progress_db.progress(conn, project_id)
         histogram = progress_db.score_histogram(conn, project_id)
         worker = progress_db.worker_status(conn, config().worker.heartbeat_stale_seconds)
+        run = training.latest_run(conn, project_id)
     return {
+        "model": model_summary(run),
         "progress": bars.as_json(),
         "bars": bar_rows(bars),
         "histogram": histogram,
@@ -28,6 +33,15 @@ def snapshot(project_id: int) -> dict:
                    "latest_heartbeat": worker.latest_heartbeat.isoformat() + "Z"
                    if worker.latest_heartbeat else None},
     }
+
+
+def model_summary(run: Any) -> dict | None:
+    """What the owner needs to judge the model: its answers, threshold and estimates."""
+    if run is None or run.threshold is None:
+        return None
+    return {"positives": run.n_positive, "negatives": run.n_negative, "shared": run.n_shared,
+            "threshold": run.threshold, "precision": run.precision_estimate,
+            "recall": run.recall_estimate, "trained_at": run.created_at.isoformat() + "Z"}
 
 
 def bar_rows(p: progress_db.Progress) -> list[dict]:

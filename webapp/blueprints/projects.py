@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from likeness.db import members, projects
 from webapp.access import current_user, login_required, member_required
+from webapp.blueprints import progress
 from webapp.context import config, engine
 from webapp.project_input import InputErrors, parse_settings, prepare_new_project
 from webapp.security import rate_limit
@@ -55,12 +56,8 @@ def create() -> object:
 @bp.get("/<int:project_id>")
 @member_required()
 def view(project_id: int) -> str:
-    with engine().connect() as conn:
-        summary = next((s for s in projects.list_for_user(conn, current_user().id)
-                        if s.project.id == project_id), None)
-        people = members.list_members(conn, project_id)
     return render_template("projects/view.html", project=g.project, role=g.role,
-                           summary=summary, members=people)
+                           snap=progress.snapshot(project_id))
 
 
 @bp.get("/<int:project_id>/settings")
