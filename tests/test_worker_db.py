@@ -148,3 +148,25 @@ def test_projects_take_turns_batch_by_batch(engine):
             == [small]
         assert {c.project_id for c in image_rows.claim_pending(conn, "w", 60, 5, None, small)} \
             == {big}
+
+
+def test_faces_on_seed_images_start_as_seeds_and_answered_faces_survive(engine):
+    with engine.begin() as conn:
+        project_id = _project(conn)
+        image_rows.add_found(conn, project_id, [FoundFile(1, "File:P18.jpg")], origin="reference")
+        image_rows.add_found(conn, project_id, [FoundFile(2, "File:Other.jpg")])
+        claimed = image_rows.claim_pending(conn, "w", 60, 2)
+        for image in claimed:
+            assert image_rows.record_done(conn, image.id, "w", THUMB, [_face(1), _face(2)])
+        sources = {(r.image_id, r.source) for r in conn.execute(select(faces))}
+        by_page = {c.page_id: c.id for c in claimed}
+        assert sources == {(by_page[1], "seed"), (by_page[2], "detector")}
+        # A face someone answered is never replaced by a re-run of its image.
+        answered = conn.execute(select(faces.c.id).where(faces.c.image_id == by_page[2])
+                                .limit(1)).scalar_one()
+        conn.execute(update(faces).where(faces.c.id == answered).values(label="yes"))
+        conn.execute(update(images).where(images.c.id == by_page[2]).values(
+            status="pending", lease_owner="w", lease_until=utcnow() + dt.timedelta(minutes=1)))
+        assert image_rows.record_done(conn, by_page[2], "w", THUMB, [_face(3)])
+        left = {r.id for r in conn.execute(select(faces).where(faces.c.image_id == by_page[2]))}
+    assert answered in left and len(left) == 2

@@ -24,10 +24,12 @@ def replace_detected(conn: Connection, image_id: int, project_id: int,
     """Make the image's detector faces exactly ``detected`` (DetectedFace); returns the count.
 
     Run in the same transaction that marks the image done, under the image's lease, so a
-    retried image never ends up with its faces twice. Drawn (manual) faces are left alone.
+    retried image never ends up with its faces twice. Drawn (manual) faces and faces someone
+    already answered are left alone.
     """
     conn.execute(delete(faces).where(faces.c.image_id == image_id,
-                                     faces.c.source.in_(("detector", "seed"))))
+                                     faces.c.source.in_(("detector", "seed")),
+                                     faces.c.label.is_(None)))
     if not detected:
         return 0
     now = utcnow()

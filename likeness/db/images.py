@@ -183,6 +183,7 @@ def record_done(conn: Connection, image_id: int, owner: str, thumb: ThumbInfo,
         return False
     project_id = conn.execute(
         select(images.c.project_id).where(images.c.id == image_id)).scalar_one()
+    # Faces on seed images (the item's P18, files already depicting it) become seeds there.
     faces_store.replace_detected(conn, image_id, project_id, detected)
     return True
 
