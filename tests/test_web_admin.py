@@ -37,9 +37,11 @@ def test_status_page_shows_workers_queues_errors_and_edit_rate(make_app, engine)
     assert data["edit_rate"] == {"last_hour": 1, "last_day": 1}
     page = client.get("/admin").get_data(as_text=True)
     assert "host:2:dead" in page and "truncated" in page
+    assert 'href="/admin"' in page and 'href="/account"' in page  # linked from the header
     other = app.test_client()
     login(other, someone)
     assert other.get("/admin").status_code == 403
+    assert 'href="/admin"' not in other.get("/account").get_data(as_text=True)
     assert other.get("/api/admin/status").get_json()["error"]["code"] == "not_admin"
 
 

@@ -30,6 +30,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals.update(
         current_user=current_user,
         config_login_available=lambda: config().login_available,
+        is_admin=lambda user: user is not None and user.username in config().app.admins,
         current_locale=lambda: str(get_locale() or "en"),
         status_name=lambda status: str(STATUS_NAMES.get(status, status)),
         endpoint_url=endpoint_url,
