@@ -208,7 +208,7 @@ def test_drawn_box_is_validated_inserted_and_queued(engine, world):
     def draw(box, replaces=None):
         with engine.begin() as conn:
             return boxes.add_box(conn, project_id=world["project"], image_id=image_id,
-                                 user_id=world["alice"], box=boxes.Box.from_json(box),
+                                 user_id=world["alice"], box=boxes.parse_box(box),
                                  replaces=replaces)
 
     for bad, code in [({"left": 0.9, "top": 0.1, "width": 0.2, "height": 0.2}, "out_of_image"),

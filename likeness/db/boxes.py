@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
 
 from likeness.db import decisions, jobs
 from likeness.db.schema import faces, images, utcnow
+from likeness.faces.types import Box
+from likeness.faces.types import BoxError as InvalidBox
 
 MIN_FRACTION = 0.01     # narrower than 1 % of the image is a click, not a face
 MIN_PIXELS = 12         # and dlib needs a few pixels of face on the detection thumbnail
-EPSILON = 1e-6
 
 
 class BoxError(ValueError):
@@ -28,36 +28,31 @@ class BoxError(ValueError):
         self.code = code
 
 
-@dataclass(frozen=True)
-class Box:
-    left: float
-    top: float
-    width: float
-    height: float
+def parse_box(data: object) -> Box:
+    """A box from JSON ``{left, top, width, height}`` (fractions), or a BoxError with a code."""
+    if not isinstance(data, dict):
+        raise BoxError("bad_box", "box must be an object with left, top, width, height")
+    try:
+        values = [float(data[k]) for k in ("left", "top", "width", "height")]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BoxError("bad_box", "box needs numeric left, top, width and height") from exc
+    if not all(math.isfinite(v) for v in values):
+        raise BoxError("bad_box", "box values must be finite numbers")
+    try:
+        return Box(*values)
+    except InvalidBox as exc:
+        raise BoxError("out_of_image", "the box must lie inside the image (fractions 0..1)"
+                       ) from exc
 
-    @classmethod
-    def from_json(cls, data: object) -> Box:
-        if not isinstance(data, dict):
-            raise BoxError("bad_box", "box must be an object with left, top, width, height")
-        try:
-            values = [float(data[k]) for k in ("left", "top", "width", "height")]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BoxError("bad_box", "box needs numeric left, top, width and height") from exc
-        return cls(*values)
 
-    def validate(self, thumb_width: int | None, thumb_height: int | None) -> None:
-        values = (self.left, self.top, self.width, self.height)
-        if not all(math.isfinite(v) for v in values):
-            raise BoxError("bad_box", "box values must be finite numbers")
-        if min(values) < 0 or self.left + self.width > 1 + EPSILON \
-                or self.top + self.height > 1 + EPSILON:
-            raise BoxError("out_of_image", "the box must lie inside the image (fractions 0..1)")
-        if self.width < MIN_FRACTION or self.height < MIN_FRACTION:
-            raise BoxError("too_small", "the box is too small to hold a face")
-        if thumb_width and thumb_height and (self.width * thumb_width < MIN_PIXELS
-                                             or self.height * thumb_height < MIN_PIXELS):
-            raise BoxError("too_small", f"the box must be at least {MIN_PIXELS} pixels wide "
-                                        "and high on the image")
+def check_drawable(box: Box, thumb_width: int | None, thumb_height: int | None) -> None:
+    """Refuse boxes too small to hold a face (a stray click) on the detection thumbnail."""
+    if box.width < MIN_FRACTION or box.height < MIN_FRACTION:
+        raise BoxError("too_small", "the box is too small to hold a face")
+    if thumb_width and thumb_height and (box.width * thumb_width < MIN_PIXELS
+                                         or box.height * thumb_height < MIN_PIXELS):
+        raise BoxError("too_small", f"the box must be at least {MIN_PIXELS} pixels wide "
+                                    "and high on the image")
 
 
 def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, box: Box,
@@ -78,7 +73,7 @@ def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, b
         .where(images.c.id == image_id, images.c.project_id == project_id)).first()
     if image is None:
         raise BoxError("no_image", f"image {image_id} is not in project {project_id}")
-    box.validate(image.thumb_width, image.thumb_height)
+    check_drawable(box, image.thumb_width, image.thumb_height)
     now = now or utcnow()
     decisions.touch_project(conn, project_id, now)   # before any foreign-key lock on it
     if replaces is not None:

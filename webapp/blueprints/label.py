@@ -120,7 +120,7 @@ def api_box(project_id: int) -> tuple[dict, int]:
     replaces = body.get("replaces")
     replaces = None if replaces is None else _int(replaces, "replaces", 1, 2**31)
     try:
-        box = boxes.Box.from_json(body.get("box"))
+        box = boxes.parse_box(body.get("box"))
         with engine().begin() as conn:
             face_id = boxes.add_box(conn, project_id=project_id, image_id=image_id,
                                     user_id=current_user().id, box=box, replaces=replaces,
