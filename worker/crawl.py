@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -165,20 +164,11 @@ def _renew_job(conn: Any, job_id: int, owner: str, lease: int) -> int:
     return claims.renew(conn, job_table, [job_id], owner, lease)
 
 
-class CrawlScheduler:
-    """Loop handler: queue crawl jobs for due projects (new ones at once, others on schedule)."""
-
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
-        self._next = 0.0
-
-    def __call__(self) -> bool:
-        if time.monotonic() < self._next:
-            return False
-        self._next = time.monotonic() + SCHEDULE_EVERY
-        every = dt.timedelta(hours=self.worker.cfg.worker.recrawl_hours)
-        with self.worker.engine.begin() as conn:
-            queued = crawl_schedule.schedule_due(conn, every)
-        for project_id in queued:
-            log.info("crawl queued", extra={"project": project_id, "worker": self.worker.id})
-        return bool(queued)
+def schedule_crawls(worker: Worker) -> bool:
+    """Queue crawl jobs for due projects (new ones at once, others on schedule)."""
+    every = dt.timedelta(hours=worker.cfg.worker.recrawl_hours)
+    with worker.engine.begin() as conn:
+        queued = crawl_schedule.schedule_due(conn, every)
+    for project_id in queued:
+        log.info("crawl queued", extra={"project": project_id, "worker": worker.id})
+    return bool(queued)
