@@ -43,31 +43,28 @@ def init_cross_cutting(app: Flask) -> None:
 def register_blueprints(app: Flask, cfg: Config) -> None:
     from webapp import auth, i18n, openapi
     from webapp.blueprints import (
+        account,
+        admin,
         api_lookup,
         api_projects,
+        edits,
         health,
         home,
         invites,
+        label,
         leaderboard,
+        progress,
         projects,
+        review,
     )
 
-    app.register_blueprint(health.bp)
-    app.register_blueprint(home.bp)
-    auth.register(app, cfg)
-    app.register_blueprint(i18n.bp)
-    app.register_blueprint(openapi.bp)
-    app.register_blueprint(projects.bp)
-    app.register_blueprint(invites.bp)
-    app.register_blueprint(leaderboard.bp)
-    app.register_blueprint(api_projects.bp)
-    app.register_blueprint(api_lookup.bp)
-    from webapp.blueprints import label, progress, review  # labelling (issue 6)
-    app.register_blueprint(label.bp)
-    app.register_blueprint(review.bp)
-    app.register_blueprint(progress.bp)
-    from webapp.blueprints import edits  # edits to Commons (issue 8)
-    app.register_blueprint(edits.bp)
-    from webapp.blueprints import account, admin  # operations (issue 9)
-    app.register_blueprint(account.bp)
-    app.register_blueprint(admin.bp)
+    auth.register(app, cfg)  # Flask-Dance's Wikimedia blueprint depends on the config
+    for module in (
+        health, home, i18n, openapi,                # infrastructure
+        projects, invites, leaderboard,             # projects and sharing
+        api_projects, api_lookup,                   # their JSON API and wiki look-ups
+        label, review, progress,                    # labelling
+        edits,                                      # writing to Commons
+        account, admin,                             # accounts and operations
+    ):
+        app.register_blueprint(module.bp)
