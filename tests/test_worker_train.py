@@ -175,3 +175,31 @@ def test_random_picks_are_flagged_and_an_answer_freezes_the_flag(engine, runner)
         data = training.load_faces(conn, project_id)
     assert data.random_asked[list(data.face_ids).index(flagged[0])]
     assert data.random_asked.sum() == 1  # only answered faces count for the audit
+
+
+def test_turning_sharing_on_retrains_and_opting_in_reseeds(engine, runner):
+    from likeness.db import projects as project_rows
+
+    rng = np.random.default_rng(7)
+    target, _ = person(rng, 8)
+    with engine.begin() as conn:
+        owner = f.user(conn)
+        veteran = f.project(conn, owner, share_knowledge=True)
+        add_faces(conn, veteran, target[:4], label="yes")
+        newcomer = f.project(conn, owner, category="New")
+        add_faces(conn, newcomer, target[4:])
+    assert train(runner, engine, newcomer).state == "done"  # no model: nothing shared yet
+    with engine.begin() as conn:
+        project_rows.update_settings(conn, newcomer, share_knowledge=True,
+                                     seed_outside_tree=True)
+        kinds = {j.kind: j for j in conn.execute(select(jobs.jobs)
+                                                 .where(jobs.jobs.c.state == "queued"))}
+    assert set(kinds) == {"train", "seed"}
+    assert runner() is True  # the forced train job runs although nothing was answered
+    with engine.connect() as conn:
+        assert training.latest_run(conn, newcomer).n_shared == 4
+    with engine.begin() as conn:  # saving the same settings again queues nothing new
+        project_rows.update_settings(conn, newcomer, share_knowledge=True,
+                                     seed_outside_tree=True)
+        assert conn.execute(select(jobs.jobs.c.kind).where(
+            jobs.jobs.c.state == "queued")).scalars().all() == ["seed"]

@@ -28,6 +28,7 @@ def make_train_job(worker: Worker):  # noqa: ANN201 - a JobFunction
             last_decision = training.last_decision_id(conn, project_id)
             previous = training.latest_run(conn, project_id)
             if (previous is not None and previous.last_decision_id == last_decision
+                    and not job.payload.get("force")
                     and not training.has_unscored_faces(conn, project_id)):
                 return {"skipped": "no new answers or faces"}
             data = training.load_faces(conn, project_id)

@@ -88,12 +88,22 @@ def update_settings(conn: Connection, project_id: int, **values: Any) -> None:
     if not values:
         return
     now = utcnow()
+    before = conn.execute(select(projects.c.share_knowledge, projects.c.seed_outside_tree)
+                          .where(projects.c.id == project_id)).first()
     values = {**values, "last_activity_at": now}
     if values.get("status") == "active" or "depth" in values:
         values["next_crawl_at"] = now
     conn.execute(update(projects).where(projects.c.id == project_id).values(**values))
     if values.get("status") == "active" or "depth" in values:
         jobs.enqueue(conn, "crawl", project_id=project_id, dedupe_key=f"crawl:{project_id}")
+    if before is None:
+        return
+    if "share_knowledge" in values and bool(values["share_knowledge"]) != before.share_knowledge:
+        # Shared positives join or leave the model: retrain even without new answers.
+        jobs.enqueue(conn, "train", project_id=project_id, payload={"force": True},
+                     dedupe_key=f"train:{project_id}")
+    if values.get("seed_outside_tree") and not before.seed_outside_tree:
+        jobs.enqueue(conn, "seed", project_id=project_id, dedupe_key=f"seed:{project_id}")
 
 
 def delete_project(conn: Connection, project_id: int) -> bool:
