@@ -32,3 +32,31 @@ def test_tokens_are_encrypted_at_rest_and_round_trip(engine):
     with engine.begin() as conn:
         users.clear_tokens(conn, user.id)
         assert users.load_tokens(conn, user.id, cipher) is None
+
+
+def test_first_logins_of_one_person_at_once_make_one_row(engine):
+    """Both transactions miss the row; the loser's insert fails and it updates the winner's."""
+    from sqlalchemy import func
+
+    if engine.dialect.name == "sqlite":
+        import pytest
+
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): the race cannot happen")
+    import threading
+
+    barrier = threading.Barrier(2)
+    seen: list[int] = []
+
+    def login(name: str) -> None:
+        with engine.begin() as conn:
+            barrier.wait()
+            seen.append(users.upsert(conn, 4242, name).id)
+
+    threads = [threading.Thread(target=login, args=(n,)) for n in ("A", "B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert len(seen) == 2 and seen[0] == seen[1]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(table)).scalar() == 1

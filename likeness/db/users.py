@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from likeness.crypto import TokenCipher
 from likeness.db.schema import users, utcnow
@@ -31,17 +32,29 @@ class Tokens:
 
 
 def upsert(conn: Connection, wiki_user_id: int, username: str) -> User:
-    """Find the user by central id (names can change) or create them; keep the name current."""
-    row = conn.execute(select(users.c.id).where(users.c.wiki_user_id == wiki_user_id)).first()
-    if row is None:
-        user_id = conn.execute(insert(users).values(
-            wiki_user_id=wiki_user_id, username=username, last_seen_at=utcnow(),
-        )).inserted_primary_key[0]
-    else:
-        user_id = row.id
-        conn.execute(update(users).where(users.c.id == user_id).values(
-            username=username, last_seen_at=utcnow()))
+    """Find the user by central id (names can change) or create them; keep the name current.
+
+    Two first logins of one person at once both miss the row; the second insert then fails on
+    the unique key inside its savepoint, and that login updates the row the first one made.
+    """
+    user_id = _id_for(conn, wiki_user_id)
+    if user_id is None:
+        try:
+            with conn.begin_nested():
+                user_id = conn.execute(insert(users).values(
+                    wiki_user_id=wiki_user_id, username=username, last_seen_at=utcnow(),
+                )).inserted_primary_key[0]
+            return User(user_id, wiki_user_id, username)
+        except IntegrityError:
+            user_id = _id_for(conn, wiki_user_id)
+    conn.execute(update(users).where(users.c.id == user_id).values(
+        username=username, last_seen_at=utcnow()))
     return User(user_id, wiki_user_id, username)
+
+
+def _id_for(conn: Connection, wiki_user_id: int) -> int | None:
+    return conn.execute(select(users.c.id).where(users.c.wiki_user_id == wiki_user_id)
+                        ).scalar_one_or_none()
 
 
 def get(conn: Connection, user_id: int) -> User | None:
