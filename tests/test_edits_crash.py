@@ -18,6 +18,7 @@ from likeness.db import edits as edit_rows
 from likeness.db.schema import edits
 from likeness.edits import plan
 from tests.fixtures.edits import TARGET_QID, statement_region
+from tests.waiting import wait_for
 
 LEASE = 2
 
@@ -39,15 +40,6 @@ def _start_worker(env, db_url: str, log: Path) -> subprocess.Popen:
     handle = log.open("ab")
     return subprocess.Popen([sys.executable, "-m", "worker"], cwd=REPO_ROOT, env=environ,
                             stdout=handle, stderr=subprocess.STDOUT)
-
-
-def _wait(condition, timeout: float, what: str, log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            detail = log.read_text()[-3000:] if log and log.exists() else ""
-            pytest.fail(f"timed out waiting for {what}\n{detail}")
-        time.sleep(0.05)
 
 
 def _row(env, page_id):
@@ -88,7 +80,7 @@ def test_sigkill_mid_send_then_restart_leaves_one_statement(edits_env, db_url, t
 
     first = _start_worker(env, db_url, log)
     try:
-        _wait(lambda: fault.applied == 1, 30, "the worker to reach the held request", log)
+        wait_for(lambda: fault.applied == 1, 30, "the worker to reach the held request", log)
         assert _row(env, page.pageid).state == "sending"
         _kill(first)
     finally:
@@ -103,7 +95,7 @@ def test_sigkill_mid_send_then_restart_leaves_one_statement(edits_env, db_url, t
 
     second = _start_worker(env, db_url, log)
     try:
-        _wait(lambda: _row(env, page.pageid).state == "done", 30, "the restarted worker", log)
+        wait_for(lambda: _row(env, page.pageid).state == "done", 30, "the restarted worker", log)
     finally:
         _stop(second)
 

@@ -4,22 +4,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from sqlalchemy import select
 
 from likeness.config import REPO_ROOT
 from likeness.db.schema import workers
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+from tests.waiting import wait_for
 
 
 def test_worker_beats_touches_health_file_and_stops_on_sigterm(engine, db_url, tmp_path):

@@ -19,6 +19,7 @@ from likeness.config import REPO_ROOT
 from likeness.db import images as image_rows
 from likeness.db.schema import images, utcnow, workers
 from tests.fixtures.worker_pipeline import drain, face_rows, face_set, new_project
+from tests.waiting import wait_for
 
 CATEGORY, DEPTH, FILES = "Bill Gates", 1, 21  # 21 files, 27 faces, with a category cycle
 _baseline: dict[str, set] = {}
@@ -80,16 +81,6 @@ def spawn(db_url, standin, tmp_path) -> Iterator[Workers]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-
-
-def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not met in {timeout} s")
 
 
 def counts(engine, project_id):
