@@ -6,8 +6,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+DLIB_SHIM := toolforge/dlib-20.0.1-py3-none-any.whl
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test setup setup-dev browser lint migrate standin clean
+.PHONY: run test setup setup-dev browser lint lock migrate standin clean
 
 run: setup
 	$(PY) -m likeness.dev
@@ -31,15 +34,30 @@ setup: $(VENV)/.installed
 
 setup-dev: $(VENV)/.installed-dev
 
-$(VENV)/.installed: requirements.txt toolforge/dlib-shim/pyproject.toml
+# Installs exactly the lock: every distribution pinned with its hashes (pip checks them), and
+# removes what an earlier lock installed and this one no longer pins.
+$(VENV)/.installed: requirements.txt $(DLIB_SHIM)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	touch $@
+	$(call install_lock,requirements.txt)
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(call install_lock,requirements-dev.txt)
+
+define install_lock
+	$(PY) -m pip install --quiet -r $(1)
+	unpinned="$$($(PY) tests/lockcheck.py --unpinned $(1))"; \
+	  [ -z "$$unpinned" ] || $(PY) -m pip uninstall --quiet --yes $$unpinned
 	touch $@
+endef
+
+# Regenerate the lock after editing requirements*.in; `make lock UPGRADE=1` also moves every
+# pin to its newest release. The shim wheel is rebuilt byte for byte (fixed build date).
+lock: setup-dev
+	SOURCE_DATE_EPOCH=1767225600 $(PY) -m pip wheel --quiet --no-deps -w toolforge toolforge/dlib-shim
+	$(UV_COMPILE) requirements.in -o requirements.txt
+	@# The dev lock keeps every production pin (the shim's path line cannot be a constraint).
+	sed -n '/^[a-z]/s/ \\$$//p' requirements.txt > $(VENV)/lock-constraints.txt
+	$(UV_COMPILE) requirements-dev.in -c $(VENV)/lock-constraints.txt -o requirements-dev.txt
 
 # Browser tests drive Debian's Chromium; never let Playwright download a browser of its own.
 browser:
