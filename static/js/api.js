@@ -1,30 +1,82 @@
-// Likeness JSON API helper: same-origin fetch with the session's CSRF token.
-// Usage: Likeness.api("POST", "/api/join", {code: "..."}) -> Promise<{status, data}>.
+/* Likeness browser helpers, loaded on every page (base.html) before the page's own script.
+ *
+ *   Likeness.api(method, url, body, options) -> Promise<{ok, status, data}>
+ *       same-origin JSON request with the session's CSRF token; rejects only when the network
+ *       fails. options: {signal, keepalive}.
+ *   Likeness.send(url, body, onRetry) -> Promise<{ok, status, data}>
+ *       a POST that is retried (backoff up to 15 s) until the server gives a final answer:
+ *       any 2xx, or a 4xx other than 408/429. Give the body a Likeness.token() so the server
+ *       records a retried request once.
+ *   Likeness.token() -> a random client token.
+ *   Likeness.drawCrop(canvas, img, box, margin) draws the face `box` (fractions of the image)
+ *       of a loaded <img> into a square canvas, with `margin` times the face's size around it.
+ */
 (function () {
   "use strict";
+
   function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
+    const meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.getAttribute("content") : "";
   }
+
   function api(method, url, body, options) {
-    var init = {
+    const init = {
       method: method,
       credentials: "same-origin",
-      headers: {"Accept": "application/json", "X-CSRF-Token": csrfToken()},
-      signal: options && options.signal
+      headers: { "Accept": "application/json", "X-CSRF-Token": csrfToken() },
+      signal: options && options.signal,
+      keepalive: Boolean(options && options.keepalive),
     };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
     return fetch(url, init).then(function (response) {
-      if (response.status === 204) { return {status: 204, data: null}; }
-      return response.json().then(function (data) {
-        return {status: response.status, data: data};
-      }, function () { return {status: response.status, data: null}; });
+      return response.json().catch(function () { return null; }).then(function (data) {
+        return { ok: response.ok, status: response.status, data: data };
+      });
     });
   }
-  window.Likeness = window.Likeness || {};
-  window.Likeness.api = api;
-  window.Likeness.csrfToken = csrfToken;
+
+  function isFinal(status) {
+    return status < 500 && status !== 408 && status !== 429;
+  }
+
+  function send(url, body, onRetry) {
+    let delay = 500;
+    return new Promise(function (resolve) {
+      function attempt() {
+        api("POST", url, body, { keepalive: true }).then(function (result) {
+          if (isFinal(result.status)) { resolve(result); return; }
+          return Promise.reject(result);
+        }).catch(function () {
+          if (onRetry) onRetry();
+          delay = Math.min(delay * 2, 15000);
+          window.setTimeout(attempt, delay);
+        });
+      }
+      attempt();
+    });
+  }
+
+  function token() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+  }
+
+  function drawCrop(canvas, img, box, margin) {
+    const w = img.naturalWidth, h = img.naturalHeight;
+    const side = Math.max(box.width * w, box.height * h) * margin;
+    const cx = (box.left + box.width / 2) * w, cy = (box.top + box.height / 2) * h;
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#eaecf0";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(img, cx - side / 2, cy - side / 2, side, side,
+                  0, 0, canvas.width, canvas.height);
+  }
+
+  window.Likeness = { api: api, send: send, token: token, drawCrop: drawCrop,
+                      csrfToken: csrfToken };
 }());

@@ -15,7 +15,6 @@
   if (!root) return;
   const urls = JSON.parse(root.dataset.urls);
   const msgs = JSON.parse(document.getElementById("classify-messages").textContent);
-  const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   const projectId = root.dataset.project;
   const OUTBOX_KEY = "likeness.outbox." + projectId;
   const PREFETCH = 5;
@@ -49,29 +48,18 @@
   let drawing = null;          // {tool, replaces}
   let outbox = loadOutbox();
   let sending = false;
-  let backoff = 500;
   const preloaded = new Map(); // url -> Image
 
   // --- helpers ---------------------------------------------------------------------------
 
-  function token() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    const bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes);
-    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
-  }
+  const token = Likeness.token;
 
   function say(text) { el.status.textContent = text; }
 
   function format(template, value) { return template.replace("%s", value); }
 
   function post(url, body, keepalive) {
-    return fetch(url, {
-      method: "POST", credentials: "same-origin", keepalive: !!keepalive,
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf,
-                 "Accept": "application/json" },
-      body: JSON.stringify(body),
-    });
+    return Likeness.api("POST", url, body, { keepalive: keepalive });
   }
 
   function loadOutbox() {
@@ -116,7 +104,7 @@
     fetching = true;
     const held = heldIds().concat(pendingIds()).slice(0, 40);
     post(urls.next, { k: Math.max(0, want), held: held })
-      .then(function (r) { return r.ok ? r.json() : Promise.reject(r); })
+      .then(function (r) { return r.ok ? r.data : Promise.reject(r); })
       .then(function (data) {
         const known = new Set(heldIds().concat(pendingIds()));
         data.faces.forEach(function (f) {
@@ -193,17 +181,8 @@
   }
 
   function drawCrop() {
-    if (!current || !el.img.naturalWidth) return;
-    const b = current.box;
-    const w = el.img.naturalWidth, h = el.img.naturalHeight;
-    // The face and a margin of half its size around it, as a square.
-    const side = Math.max(b.width * w, b.height * h) * 1.6;
-    const cx = (b.left + b.width / 2) * w, cy = (b.top + b.height / 2) * h;
-    const ctx = el.crop.getContext("2d");
-    ctx.fillStyle = "#eaecf0";
-    ctx.fillRect(0, 0, el.crop.width, el.crop.height);
-    ctx.drawImage(el.img, cx - side / 2, cy - side / 2, side, side,
-                  0, 0, el.crop.width, el.crop.height);
+    // The face and a margin of 0.3 times its size on each side, as a square.
+    if (current && el.img.naturalWidth) Likeness.drawCrop(el.crop, el.img, current.box, 1.6);
   }
 
   function drawOtherBoxes(boxes) {
@@ -218,9 +197,8 @@
 
   function loadOtherBoxes(face) {
     if (face.others) { drawOtherBoxes(face.others); return; }   // sent with the face
-    fetch(urls.image_faces.replace(/\/0\/faces$/, "/" + face.image_id + "/faces"),
-          { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : { faces: [] }; })
+    Likeness.api("GET", urls.image_faces.replace(/\/0\/faces$/, "/" + face.image_id + "/faces"))
+      .then(function (r) { return r.ok ? r.data : { faces: [] }; })
       .then(function (data) {
         if (!current || current.id !== face.id) return;
         drawOtherBoxes(data.faces.filter(function (f) { return f.id !== face.id; })
@@ -283,25 +261,18 @@
     sending = true;
     const item = outbox[0];
     const body = Object.assign({ token: item.token }, item.body);
-    post(item.url, body, true)
+    Likeness.send(item.url, body, function () { say(msgs.retrying); })
       .then(function (r) {
-        if (r.ok) return r.json().then(function (data) { done(item, data); });
-        if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
+        if (r.ok) {
+          done(item, r.data);
+        } else {
           // Will never succeed (e.g. the face was deleted): drop it and say so.
-          return r.json().catch(function () { return {}; }).then(function (data) {
-            const message = (data.error && data.error.message) || String(r.status);
-            say(format(msgs.refused, message));
-            drop(item);
-          });
+          const error = r.data && r.data.error;
+          say(format(msgs.refused, (error && error.message) || String(r.status)));
+          drop(item);
         }
-        return Promise.reject(r);
-      })
-      .then(function () { backoff = 500; sending = false; flush(); })
-      .catch(function () {
         sending = false;
-        say(msgs.retrying);
-        backoff = Math.min(backoff * 2, 15000);
-        window.setTimeout(flush, backoff);
+        flush();
       });
   }
 

@@ -73,9 +73,8 @@
 
   function poll() {
     if (document.hidden) { window.setTimeout(poll, POLL_MS); return; }
-    fetch(root.dataset.url, { credentials: "same-origin",
-                              headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : Promise.reject(r); })
+    Likeness.api("GET", root.dataset.url)
+      .then(function (r) { return r.ok ? r.data : Promise.reject(r); })
       .then(update)
       .catch(function () { /* try again at the next tick */ })
       .finally(function () { window.setTimeout(poll, POLL_MS); });

@@ -15,9 +15,7 @@
   var active = -1;
 
   function getJSON(url, signal) {
-    return fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"},
-                       signal: signal})
-      .then(function (r) { return r.json().then(function (d) { return {status: r.status, data: d}; }); });
+    return Likeness.api("GET", url, undefined, {signal: signal});
   }
 
   function el(tag, cls, text) {

@@ -9,7 +9,6 @@
   if (!root) return;
   const urls = JSON.parse(root.dataset.urls);
   const msgs = JSON.parse(document.getElementById("review-messages").textContent);
-  const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   const grid = document.getElementById("review-grid");
   const empty = document.getElementById("review-empty");
   const status = document.getElementById("review-status");
@@ -23,13 +22,6 @@
   let offset = 0;
   let submitting = false;
 
-  function token() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    const bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes);
-    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
-  }
-
   function params() {
     const p = new URLSearchParams(window.location.search);
     if (p.get("source")) source.value = p.get("source");
@@ -40,24 +32,12 @@
     const q = new URLSearchParams({ source: source.value, edit_state: editState.value,
                                     offset: String(offset) });
     root.dataset.state = "loading";
-    return fetch(urls.page + "?" + q.toString(),
-                 { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.json(); })
-      .then(function (data) {
-        faces = data.faces || [];
+    return Likeness.api("GET", urls.page + "?" + q.toString())
+      .then(function (r) {
+        faces = (r.data && r.data.faces) || [];
         render();
         root.dataset.state = faces.length ? "ready" : "empty";
       });
-  }
-
-  function drawCrop(canvas, img, box) {
-    const w = img.naturalWidth, h = img.naturalHeight;
-    const side = Math.max(box.width * w, box.height * h) * 1.4;
-    const cx = (box.left + box.width / 2) * w, cy = (box.top + box.height / 2) * h;
-    const ctx = canvas.getContext("2d");
-    ctx.fillStyle = "#eaecf0";
-    ctx.fillRect(0, 0, CROP, CROP);
-    ctx.drawImage(img, cx - side / 2, cy - side / 2, side, side, 0, 0, CROP, CROP);
   }
 
   function card(face, index) {
@@ -75,7 +55,7 @@
     canvas.height = CROP;
     canvas.setAttribute("aria-hidden", "true");
     const img = new Image();
-    img.addEventListener("load", function () { drawCrop(canvas, img, face.box); });
+    img.addEventListener("load", function () { Likeness.drawCrop(canvas, img, face.box, 1.4); });
     img.src = face.thumb_url;
     const caption = document.createElement("span");
     caption.className = "review-caption";
@@ -108,37 +88,22 @@
     });
     submitting = true;
     approveButton.disabled = true;
-    const body = { approve: approve, reject: reject, token: token() };
-    let delay = 500;
-    function attempt() {
-      fetch(urls.submit, {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf,
-                   "Accept": "application/json" },
-        body: JSON.stringify(body),
-      }).then(function (r) {
-        if (r.ok) return r.json().then(function (data) {
-          status.textContent = msgs.done.replace("%a", String(data.approved))
-            .replace("%r", String(data.rejected));
-          submitting = false;
-          offset = 0;     // the page's faces leave the model filter; the next ones move up
-          return load().then(function () { grid.focus(); });
-        });
-        if (r.status >= 400 && r.status < 500 && r.status !== 429) {
-          return r.json().then(function (data) {
-            status.textContent = msgs.refused.replace("%s", data.error.message);
-            submitting = false;
-            approveButton.disabled = false;
-          });
+    // The same token on every retry: the server records the page once.
+    const body = { approve: approve, reject: reject, token: Likeness.token() };
+    Likeness.send(urls.submit, body, function () { status.textContent = msgs.retrying; })
+      .then(function (r) {
+        submitting = false;
+        if (!r.ok) {
+          const error = r.data && r.data.error;
+          status.textContent = msgs.refused.replace("%s", (error && error.message) || r.status);
+          approveButton.disabled = false;
+          return;
         }
-        return Promise.reject(r);
-      }).catch(function () {
-        status.textContent = msgs.retrying;
-        delay = Math.min(delay * 2, 15000);
-        window.setTimeout(attempt, delay);   // same token: recorded once
+        status.textContent = msgs.done.replace("%a", String(r.data.approved))
+          .replace("%r", String(r.data.rejected));
+        offset = 0;     // the page's faces leave the model filter; the next ones move up
+        return load().then(function () { grid.focus(); });
       });
-    }
-    attempt();
   }
 
   document.addEventListener("keydown", function (ev) {
