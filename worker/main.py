@@ -39,7 +39,7 @@ class Worker:
     def run(self) -> None:
         with self.engine.begin() as conn:
             worker_rows.register(conn, self.id, socket.gethostname(), os.getpid(),
-                                 self.cfg.app.version)
+                                 self.cfg.app.version, self.cfg.worker.heartbeat_stale_seconds)
         log.info("worker started", extra={"worker": self.id})
         try:
             while not self.shutdown.requested:

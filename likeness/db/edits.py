@@ -9,7 +9,8 @@ States::
        ^                         +--> skipped    (already on Commons / changed by others)
        |                         +--> failed     (code, message, retryable)
        +------- postpone --------+               (maxlag, throttling, unknown outcome)
-    sending with an expired lease is claimable again: the sender re-reads the live entity first.
+    sending with an expired lease, or held by a dead worker (likeness.db.claims.free), is
+    claimable again: the sender re-reads the live entity first.
     pending --cancel--> cancelled (the face behind it was rejected before sending)
     done (we created it) --queue removal--> pending with action 'remove' --> done | skipped
 
@@ -40,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from likeness.db import claims, workers
 from likeness.db.schema import decisions, edits, faces, images, model_runs, projects, users, utcnow
 
 STATES = ("pending", "sending", "done", "failed", "skipped", "cancelled")
@@ -240,21 +242,23 @@ def _take_up_again(conn: Connection, want: Wanted, project_id: int, user_id: int
 
 # --- claiming ---------------------------------------------------------------------------------
 
-def _busy_users(now: dt.datetime) -> Any:
+def _busy_users(now: dt.datetime, free: Any) -> Any:
     """Users with an edit in flight, or paced / backing off after their last one."""
     return select(edits.c.user_id).where(edits.c.user_id.is_not(None), or_(
-        and_(edits.c.state == "sending", edits.c.lease_until >= now),
+        and_(edits.c.state == "sending", not_(free)),
         and_(edits.c.state.in_(_MARKER_STATES), edits.c.next_try_at > now),
         and_(edits.c.state == "pending", edits.c.next_try_at > now,
              edits.c.error_code.is_not(None)),
     ))
 
 
-def _ready(now: dt.datetime) -> Any:
+def _ready(now: dt.datetime, free: Any) -> Any:
+    """Pending and due, or 'sending' under a claim that is free again (``claims.free``: the
+    lease ran out or its worker is dead)."""
     return and_(edits.c.user_id.is_not(None), or_(
         and_(edits.c.state == "pending",
              or_(edits.c.next_try_at.is_(None), edits.c.next_try_at <= now)),
-        and_(edits.c.state == "sending", edits.c.lease_until < now),
+        and_(edits.c.state == "sending", free),
     ))
 
 
@@ -267,8 +271,9 @@ def claim_next(conn: Connection, owner: str, lease_seconds: int,
     """
     now = now or utcnow()
     sqlite = conn.dialect.name == "sqlite"
+    free = claims.free(conn, edits, now)
     candidate = (select(edits.c.id, edits.c.user_id)
-                 .where(_ready(now), edits.c.user_id.not_in(_busy_users(now)))
+                 .where(_ready(now, free), edits.c.user_id.not_in(_busy_users(now, free)))
                  .order_by(edits.c.id).limit(1))
     if not sqlite:
         candidate = candidate.with_for_update(skip_locked=True)
@@ -283,11 +288,11 @@ def claim_next(conn: Connection, owner: str, lease_seconds: int,
                             .with_for_update(skip_locked=True)).first()
         if held is None:
             return None
-        busy = conn.execute(_busy_users(now).where(edits.c.user_id == row.user_id,
+        busy = conn.execute(_busy_users(now, free).where(edits.c.user_id == row.user_id,
                                                    edits.c.id != row.id).limit(1)).first()
         if busy is not None:
             return None
-    result = conn.execute(update(edits).where(edits.c.id == row.id, _ready(now)).values(
+    result = conn.execute(update(edits).where(edits.c.id == row.id, _ready(now, free)).values(
         state="sending", lease_owner=owner,
         lease_until=now + dt.timedelta(seconds=lease_seconds),
         attempts=edits.c.attempts + 1, updated_at=now))
@@ -297,11 +302,16 @@ def claim_next(conn: Connection, owner: str, lease_seconds: int,
 
 
 def renew(conn: Connection, edit_id: int, owner: str, lease_seconds: int) -> bool:
-    """Extend our lease before a write; False means another worker took the edit over."""
+    """Extend our lease before a write; False means another worker took the edit over.
+    The renewal is also our heartbeat, so the POST that follows never looks like a dead
+    worker's (``claims.free``)."""
     result = conn.execute(update(edits).where(
         edits.c.id == edit_id, edits.c.lease_owner == owner, edits.c.state == "sending",
     ).values(lease_until=utcnow() + dt.timedelta(seconds=lease_seconds)))
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    workers.touch(conn, owner)
+    return True
 
 
 def _ours(edit_id: int, owner: str) -> Any:

@@ -395,7 +395,7 @@ workers = Table(
            comment="starting | idle | busy | stopping | stopped"),
     Column("current", String(255), comment="What it is doing now, for the status page"),
     Column("images_done", Integer, nullable=False, default=0, comment="Images processed"),
-    Column("stale_seconds", Integer, nullable=False, default=90, server_default="90",
+    Column("stale_seconds", Integer, nullable=False, default=30, server_default="30",
            comment="Silence after which this worker counts as dead and its claims are free"),
     comment="One heartbeat row per worker process",
 )

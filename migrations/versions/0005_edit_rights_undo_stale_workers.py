@@ -39,7 +39,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_edits_qid_state', ['qid', 'state'], unique=False)
     with op.batch_alter_table('workers', schema=None) as batch_op:
         batch_op.add_column(sa.Column(
-            'stale_seconds', sa.Integer(), server_default='90', nullable=False,
+            'stale_seconds', sa.Integer(), server_default='30', nullable=False,
             comment='Silence after which this worker counts as dead and its claims are free'))
         batch_op.alter_column(
             'heartbeat_at', existing_type=sa.DateTime(), existing_nullable=False,
