@@ -1,5 +1,8 @@
 """Which depicts statements a project wants written, and the preview shown before sending.
 
+An edit Undo took back is not wanted again until a person confirms a face of it anew
+(``likeness.db.edits.reopenable``).
+
 Only faces a person confirmed (label 'yes' with a human yes/approve decision) are written; model
 proposals nobody reviewed never are.
 
@@ -28,7 +31,6 @@ from likeness.db.edits import ConfirmedFace, Wanted
 from likeness.faces.types import Box, BoxError
 
 REGION_DECIMALS = 1
-SAMPLE_SIZE = 24
 
 
 def region_of(box: tuple[float, float, float, float]) -> str:
@@ -72,68 +74,61 @@ def wanted_edits(conn: Connection, project_id: int, qid: str) -> list[Wanted]:
             region = region_of(face.box)
         except BoxError:
             continue  # a degenerate stored box: nothing sensible to write
-        wanted.append(Wanted(page_id, face.title, qid, face.face_id, region))
+        newest = max(f.confirmed_by for f in by_page[page_id])
+        wanted.append(Wanted(page_id, face.title, qid, face.face_id, region, newest))
     return wanted
 
 
 @dataclass(frozen=True)
-class SampleItem:
+class PreviewItem:
+    """One statement 'Send' would write, with what the page needs to draw it."""
+
     page_id: int
     title: str
-    thumb_url: str | None
-    box: tuple[float, float, float, float]
     region: str
-    thumb_width: int | None = None
-    thumb_height: int | None = None
-
-    @property
-    def viewbox(self) -> tuple[int, int]:
-        """SVG canvas for the thumbnail with its box (the thumbnail's size, else 100 x 100)."""
-        if self.thumb_width and self.thumb_height:
-            return self.thumb_width, self.thumb_height
-        return 100, 100
-
-    def rect(self) -> tuple[float, float, float, float]:
-        """The box in viewbox units: x, y, width, height."""
-        w, h = self.viewbox
-        return (self.box[0] * w, self.box[1] * h, self.box[2] * w, self.box[3] * h)
+    box: tuple[float, float, float, float]
+    thumb_url: str | None
+    thumb_width: int | None
+    thumb_height: int | None
 
 
 @dataclass(frozen=True)
 class Preview:
-    """What 'Send edits' would do now, shown before anything is queued."""
+    """What 'Send' would do now, shown before anything is queued."""
 
     qid: str
     label: str
-    new: list[Wanted]              # pairs nobody queued yet (or cancelled / removed again)
-    already: int                   # pairs already queued, sent or skipped (by any project)
-    precision: float | None        # latest model run's precision estimate
-    model_run_id: int | None
-    sample: list[SampleItem]
+    new: list[PreviewItem]          # files that get the statement (by page id)
+    already: int                    # files whose pair some project already queued or wrote
+    undone: int                     # files whose edit was undone: offered after a new yes
 
     @property
     def count(self) -> int:
         return len(self.new)
 
+    def after(self, page_id: int | None, limit: int) -> tuple[list[PreviewItem], int | None]:
+        """A page of ``new`` after ``page_id`` and the next cursor (None at the end)."""
+        rest = [item for item in self.new if page_id is None or item.page_id > page_id]
+        return rest[:limit], (rest[limit - 1].page_id if len(rest) > limit else None)
 
-def preview(conn: Connection, project_id: int, sample_size: int = SAMPLE_SIZE) -> Preview:
+
+def preview(conn: Connection, project_id: int) -> Preview:
     project = edit_rows.project_settings(conn, project_id)
     if project is None:
         raise LookupError(f"no project {project_id}")
+    faces = {f.face_id: f for f in edit_rows.confirmed_faces(conn, project_id)}
     wanted = wanted_edits(conn, project_id, project.qid)
     existing = edit_rows.existing_pairs(conn, [w.page_id for w in wanted], project.qid)
-    new = [w for w in wanted if w.page_id not in existing or _reopenable(existing[w.page_id])]
-    precision, run_id = edit_rows.latest_precision(conn, project_id)
-    faces = {f.face_id: f for f in edit_rows.confirmed_faces(conn, project_id)}
-    sample = [SampleItem(w.page_id, w.title, faces[w.face_id].thumb_url, faces[w.face_id].box,
-                         w.region, faces[w.face_id].thumb_width, faces[w.face_id].thumb_height)
-              for w in new[:sample_size] if w.face_id in faces]
-    return Preview(project.qid, project.label, new, len(wanted) - len(new), precision, run_id,
-                   sample)
-
-
-def _reopenable(edit: edit_rows.Edit) -> bool:
-    return edit.state == "cancelled" or (edit.action == "remove" and edit.state == "done")
+    new, undone = [], 0
+    for want in wanted:
+        edit = existing.get(want.page_id)
+        if edit is None or edit_rows.reopenable(edit, want.confirmed_by):
+            face = faces[want.face_id]
+            new.append(PreviewItem(want.page_id, want.title, want.region, face.box,
+                                   face.thumb_url, face.thumb_width, face.thumb_height))
+        elif edit.undo_decision_id is not None:
+            undone += 1
+    return Preview(project.qid, project.label, new, len(wanted) - len(new) - undone, undone)
 
 
 def new_batch_id() -> str:
