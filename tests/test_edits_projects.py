@@ -232,6 +232,7 @@ def test_batches_list_counts_per_group_newest_first(engine):
                                           project_id=project, state="done", batch_id=None))
         first_page, cursor = reports.batches(conn, project, limit=1)
         second_page, end = reports.batches(conn, project, before=cursor, limit=1)
+        assert reports.batches(conn, project, before=second_page[0].cursor) == ([], None)
     assert [(b.batch_id, b.counts, b.sender) for b in first_page] == [
         ("bbbbbbbbbbbb", {"open": 1}, "Owner")]
     assert [(b.batch_id, b.counts, b.total) for b in second_page] == [

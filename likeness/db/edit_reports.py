@@ -12,6 +12,7 @@ is shown in sending order.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -160,51 +161,74 @@ def queued_ahead(conn: Connection, user_id: int, project_id: int) -> int:
 
 @dataclass(frozen=True)
 class Batch:
-    """One press of 'Send' (or one Undo) in a project: its edits per state."""
+    """One press of 'Send' (or one retry, or one Undo) in a project: its edits per group."""
 
     batch_id: str
     sender: str | None
     last_change: dt.datetime | None
     counts: dict[str, int]
-    newest_id: int
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def cursor(self) -> str:
+        """Where the next page starts: (last change, batch id), newest first."""
+        stamp = (self.last_change or EPOCH).strftime("%Y%m%d%H%M%S%f")
+        return f"{stamp}.{self.batch_id}"
 
-def batches(conn: Connection, project_id: int, *, before: int | None = None,
-            limit: int = 20) -> tuple[list[Batch], int | None]:
-    """The project's batches, newest first, and the cursor of the next page."""
+
+EPOCH = dt.datetime(1970, 1, 1)
+BATCH_CURSOR = re.compile(r"^(\d{20})\.([0-9a-f]{12})$")
+
+
+def parse_batch_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    """``Batch.cursor`` back into its parts; ValueError when it is not one."""
+    match = BATCH_CURSOR.match(cursor)
+    if not match:
+        raise ValueError("not a batch cursor")
+    return dt.datetime.strptime(match.group(1), "%Y%m%d%H%M%S%f"), match.group(2)
+
+
+def batches(conn: Connection, project_id: int, *, before: str | None = None,
+            limit: int = 20) -> tuple[list[Batch], str | None]:
+    """The project's batches, latest change first, and the cursor of the next page."""
     limit = max(1, min(limit, MAX_PAGE))
-    newest = func.max(edits.c.id)
-    heads = (select(edits.c.batch_id, newest.label("newest"))
+    last = func.coalesce(func.max(edits.c.updated_at), EPOCH)
+    heads = (select(edits.c.batch_id, last.label("last"))
              .where(edits.c.project_id == project_id, edits.c.batch_id.is_not(None))
              .group_by(edits.c.batch_id))
     if before is not None:
-        heads = heads.having(newest < before)
-    head_rows = conn.execute(heads.order_by(newest.desc()).limit(limit + 1)).all()
+        stamp, batch_id = parse_batch_cursor(before)
+        heads = heads.having(or_(last < stamp, and_(last == stamp, edits.c.batch_id < batch_id)))
+    head_rows = conn.execute(heads.order_by(last.desc(), edits.c.batch_id.desc())
+                             .limit(limit + 1)).all()
     more = len(head_rows) > limit
     head_rows = head_rows[:limit]
     if not head_rows:
         return [], None
     ids = [r.batch_id for r in head_rows]
-    detail: dict[str, dict[str, Any]] = {b: {"counts": {}, "sender": None, "last": None}
-                                         for b in ids}
+    counts: dict[str, dict[str, int]] = {b: {} for b in ids}
+    senders: dict[str, str | None] = {}
     rows = conn.execute(
-        select(edits.c.batch_id, _group_label(), func.count(), func.max(users.c.username),
-               func.max(edits.c.updated_at))
+        select(edits.c.batch_id, _group_label(), func.count(), func.max(users.c.username))
         .select_from(edits).outerjoin(users, users.c.id == edits.c.user_id)
         .where(edits.c.project_id == project_id, edits.c.batch_id.in_(ids))
         .group_by(edits.c.batch_id, _group_label()))
-    for batch_id, group, n, sender, last in rows:
-        entry = detail[batch_id]
-        entry["counts"][group] = int(n)
-        entry["sender"] = entry["sender"] or sender
-        entry["last"] = max(filter(None, (entry["last"], last)), default=None)
-    result = [Batch(r.batch_id, detail[r.batch_id]["sender"], detail[r.batch_id]["last"],
-                    detail[r.batch_id]["counts"], r.newest) for r in head_rows]
-    return result, (result[-1].newest_id if more else None)
+    for batch_id, group, n, sender in rows:
+        counts[batch_id][group] = int(n)
+        senders[batch_id] = senders.get(batch_id) or sender
+    result = [Batch(r.batch_id, senders.get(r.batch_id), _naive(r.last), counts[r.batch_id])
+              for r in head_rows]
+    return result, (result[-1].cursor if more else None)
+
+
+def _naive(value: Any) -> dt.datetime | None:
+    """SQLite returns the coalesced aggregate as text."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
 
 
 def _group_label() -> Any:

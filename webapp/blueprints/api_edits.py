@@ -217,10 +217,12 @@ def edit_list(project_id: int) -> dict:
 @bp.get("/batches")
 @member_required()
 def batch_list(project_id: int) -> dict:
+    cursor = request.args.get("cursor") or None
+    if cursor is not None and not reports.BATCH_CURSOR.match(cursor):
+        api_error(400, "bad_cursor", "cursor must be the next_cursor of an earlier page")
     with engine().connect() as conn:
-        rows, cursor = reports.batches(conn, project_id, before=_cursor(), limit=_limit(20))
-    return {"batches": [batch_json(b) for b in rows],
-            "next_cursor": str(cursor) if cursor is not None else None}
+        rows, after = reports.batches(conn, project_id, before=cursor, limit=_limit(20))
+    return {"batches": [batch_json(b) for b in rows], "next_cursor": after}
 
 
 def _plan(conn: Any, project_id: int, batch_id: str) -> reports.UndoPlan:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from likeness.db import boxes, decisions, queue
 from likeness.db.schema import images
+from webapp import rights
 from webapp.access import current_user, member_required, require_writable
 from webapp.api import api_error, json_body
 from webapp.context import config, engine
@@ -26,6 +27,7 @@ REFERENCE_WIDTH = 330   # a standard thumbnail step on Commons
 @bp.get("/projects/<int:project_id>/label")
 @member_required()
 def classify(project_id: int) -> str:
+    rights.refresh()   # a blocked account, or one that may not edit, is told before labelling
     urls = {name: url_for(f"label.api_{name}", project_id=project_id)
             for name in ("next", "release", "answer", "undo", "box")}
     urls["image_faces"] = url_for("label.api_image_faces", project_id=project_id, image_id=0)

@@ -8,6 +8,7 @@ from flask import Blueprint, g, render_template, request, url_for
 
 from likeness.db import decisions, review
 from likeness.db.progress import threshold
+from webapp import rights
 from webapp.access import current_user, member_required, require_writable
 from webapp.api import api_error, json_body
 from webapp.blueprints.label import _ids, _token
@@ -20,6 +21,7 @@ bp = Blueprint("review", __name__)
 @bp.get("/projects/<int:project_id>/review")
 @member_required()
 def grid(project_id: int) -> str:
+    rights.refresh()   # a blocked account, or one that may not edit, is told before reviewing
     urls = {"page": url_for("review.api_page", project_id=project_id),
             "submit": url_for("review.api_submit", project_id=project_id)}
     return render_template("review/grid.html", project=g.project, role=g.role, urls=urls,
