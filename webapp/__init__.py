@@ -48,6 +48,7 @@ def register_blueprints(app: Flask, cfg: Config) -> None:
         account,
         admin,
         api_edits,
+        api_faces,
         api_lookup,
         api_projects,
         edits,
@@ -66,7 +67,7 @@ def register_blueprints(app: Flask, cfg: Config) -> None:
         health, home, i18n, openapi,                # infrastructure
         projects, invites, leaderboard,             # projects and sharing
         api_projects, api_lookup,                   # their JSON API and wiki look-ups
-        label, review, progress,                    # labelling
+        label, review, progress, api_faces,         # labelling
         edits, api_edits,                           # writing to Commons
         account, admin,                             # accounts and operations
     ):
