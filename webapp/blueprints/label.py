@@ -13,7 +13,7 @@ from sqlalchemy import select
 from likeness.db import boxes, decisions, queue
 from likeness.db.schema import images
 from webapp import rights
-from webapp.access import current_user, member_required, require_writable
+from webapp.access import current_user, member_required, require_labelling
 from webapp.api import api_error, json_body
 from webapp.context import config, engine
 from webapp.security import rate_limit
@@ -34,7 +34,7 @@ def classify(project_id: int) -> str:
     urls["face"] = url_for("label.api_face", project_id=project_id, face_id=0)
     return render_template("label/classify.html", project=g.project, role=g.role,
                            reference=reference_photo(project_id, g.project.reference_file),
-                           urls=urls)
+                           urls=urls, commons_wiki=config().wiki.commons_wiki)
 
 
 # --- JSON API ----------------------------------------------------------------------------------
@@ -44,6 +44,7 @@ def classify(project_id: int) -> str:
 @rate_limit("label")
 def api_next(project_id: int) -> dict:
     """Reserve up to ``k`` more faces for me, renewing the ones I already ``held``."""
+    require_labelling()
     body = json_body()
     k = _int(body.get("k", 5), "k", 0, queue.MAX_BATCH)
     held = _ids(body.get("held", []), "held")
@@ -66,7 +67,7 @@ def api_release(project_id: int) -> dict:
 @member_required()
 @rate_limit("label")
 def api_answer(project_id: int) -> dict:
-    require_writable()
+    require_labelling()
     body = json_body()
     answer = body.get("answer")
     if answer not in CLASSIFY_ANSWERS:
@@ -88,7 +89,7 @@ def api_answer(project_id: int) -> dict:
 @rate_limit("label")
 def api_undo(project_id: int) -> dict:
     """Take back my latest answer in this project; the face comes back, reserved for me."""
-    require_writable()
+    require_labelling()
     body = json_body()
     try:
         with engine().begin() as conn:
@@ -116,7 +117,7 @@ def api_image_faces(project_id: int, image_id: int) -> dict:
 @rate_limit("label")
 def api_box(project_id: int) -> tuple[dict, int]:
     """A missed face (or a corrected box, with ``replaces``), as fractions of the image."""
-    require_writable()
+    require_labelling()
     body = json_body()
     image_id = _int(body.get("image_id"), "image_id", 1, 2**31)
     replaces = body.get("replaces")
@@ -126,10 +127,11 @@ def api_box(project_id: int) -> tuple[dict, int]:
         with engine().begin() as conn:
             face_id = boxes.add_box(conn, project_id=project_id, image_id=image_id,
                                     user_id=current_user().id, box=box, replaces=replaces,
-                                    client_token=_token(body))
+                                    client_token=_token(body),
+                                    answer=body.get("answer", "yes"))
             state = boxes.box_state(conn, project_id, face_id)
     except boxes.BoxError as exc:
-        status = 404 if exc.code in ("no_image", "no_face") else 422
+        status = {"no_image": 404, "no_face": 404, "bad_answer": 400}.get(exc.code, 422)
         api_error(status, exc.code, str(exc))
     except decisions.DecisionError as exc:
         api_error(400, exc.code, str(exc))

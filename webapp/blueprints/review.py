@@ -9,7 +9,7 @@ from flask import Blueprint, g, render_template, request, url_for
 from likeness.db import decisions, review
 from likeness.db.progress import threshold
 from webapp import rights
-from webapp.access import current_user, member_required, require_writable
+from webapp.access import current_user, member_required, require_labelling
 from webapp.api import api_error, json_body
 from webapp.blueprints.label import _ids, _token
 from webapp.context import engine
@@ -55,7 +55,7 @@ def api_page(project_id: int) -> dict:
 @rate_limit("label")
 def api_submit(project_id: int) -> dict:
     """Approve and reject the faces of one page at once (idempotent per ``token``)."""
-    require_writable()
+    require_labelling()
     body = json_body()
     approve = _ids(body.get("approve", []), "approve", limit=100)
     reject = _ids(body.get("reject", []), "reject", limit=100)
