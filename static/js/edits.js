@@ -272,9 +272,10 @@
     const c = batch.counts;
     li.append(el("p", "batch-head", fill(msgs.batch, {
       "%b": batch.batch_id, "%u": batch.sender || "?", "%w": when(batch.last_change) })));
-    const counts = el("p", "batch-counts muted", fill(msgs.batch_counts, {
-      "%W": c.written || 0, "%O": c.open || 0, "%F": c.failed || 0, "%S": c.skipped || 0,
-      "%R": c.removed || 0, "%C": c.cancelled || 0 }));
+    const parts = GROUPS.filter(function (name) { return c[name]; }).map(function (name) {
+      return fill(msgs["count_" + name], { "%n": c[name] });
+    });
+    const counts = el("p", "batch-counts muted", parts.join(", "));
     counts.append(document.createTextNode(" · "));
     counts.append(link(batch.editgroups_url, msgs.batch_editgroups));
     li.append(counts);
@@ -410,16 +411,18 @@
       root.dataset.updated = String(Date.now());
     }).catch(function () {
       $("load-error").hidden = false;
-    });
+    }).finally(schedule);
   }
 
-  function poll() {
+  // Every refresh (polled, or after an action) sets the next one: fast while sending.
+  function schedule() {
     window.clearTimeout(pollTimer);
     const wait = summary && summary.sending.open > 0 ? FAST_MS : SLOW_MS;
     pollTimer = window.setTimeout(function () {
-      (document.hidden ? Promise.resolve() : refresh(false)).finally(poll);
+      if (document.hidden) schedule();
+      else refresh(false);
     }, wait);
   }
 
-  refresh(true).finally(poll);
+  refresh(true);
 })();
