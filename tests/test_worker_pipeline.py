@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from likeness.db import boxes, categories, crawl_schedule
 from likeness.db import images as image_rows
+from likeness.db.jobs import JobKind
 from likeness.db.schema import faces, images, jobs, utcnow
 from likeness.faces.pool import FacePool
 from likeness.faces.types import encoding_to_array
@@ -25,11 +26,10 @@ from tests.fixtures.worker_pipeline import (
     face_rows,
     image_states,
     new_project,
+    processor_of,
 )
-from worker import pipeline
 from worker.facepool import SharedPool
-from worker.jobs import JobRunner
-from worker.main import Worker
+from worker.loop import build_worker
 
 
 def _relative(path: str, faces_dir: Path) -> str:
@@ -126,10 +126,8 @@ def test_a_child_that_hangs_is_replaced_and_the_rest_complete(engine, make_confi
     with FacePool(1, task_timeout=0.8, memory_limit_mb=None) as pool:
         pool.wait_ready()
         first = pool.child_pids()
-        worker = Worker(cfg, engine)
-        jobs_runner = JobRunner(worker)
-        worker.add_handler("jobs", jobs_runner)
-        pipeline.register(worker, jobs_runner, SharedPool(cfg, pool=pool))
+        worker = build_worker(cfg, engine, pool=SharedPool(cfg, pool=pool),
+                              job_kinds=(JobKind.CRAWL,))
         project_id = new_project(engine, "Worker hangs")
         drain(worker)
         assert pool.stats["timeouts"] == 1 and pool.child_pids() != first
@@ -183,10 +181,8 @@ def test_a_pool_that_cannot_start_gives_the_images_back_then_recovers(engine, ma
                                                                      standin):
     cfg = make_config(**standin.config_overrides(), worker={"poll_interval": 0.2})
     shared = SharedPool(cfg, memory_limit_mb=40, startup_timeout=20)  # dlib cannot load
-    worker = Worker(cfg, engine)
-    jobs_runner = JobRunner(worker)
-    worker.add_handler("jobs", jobs_runner)
-    processor = pipeline.register(worker, jobs_runner, shared)
+    worker = build_worker(cfg, engine, pool=shared, job_kinds=(JobKind.CRAWL,))
+    processor = processor_of(worker)
     project_id = new_project(engine, "Portraits of Bill Gates")
     drain(worker)
     states = image_states(engine, project_id).values()

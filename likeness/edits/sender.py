@@ -32,7 +32,6 @@ from likeness.db import edits as edit_rows
 from likeness.db.edits import Edit
 from likeness.edits.plan import choose_face, region_of
 from likeness.tokens import LoginRequired, OAuthUnavailable, fresh_access_token
-from likeness.useragent import user_agent
 from likeness.wiki import writes
 from likeness.wiki.api import ActionApi
 from likeness.wiki.commons import MediaInfo, get_mediainfo
@@ -47,7 +46,7 @@ from likeness.wiki.errors import (
     WikiError,
     classify,
 )
-from likeness.wiki.http import RetryPolicy, make_session
+from likeness.wiki.factory import SENDER, make_clients
 from likeness.wiki.statements import DEPICTS, REGION, Statement
 
 log = logging.getLogger("likeness.edits")
@@ -429,7 +428,4 @@ def project_link(cfg: Config, project_id: int) -> str:
 def commons_api(cfg: Config, access_token: str) -> ActionApi:
     """A Commons client for one user's token. Short GET retries: the worker loop must keep
     beating, and every POST is sent once (the edit is re-read and retried later instead)."""
-    session = make_session(user_agent(cfg), access_token=access_token, timeout=cfg.wiki.timeout,
-                           retry=RetryPolicy(attempts=2, backoff=1.0, max_wait=5.0))
-    return ActionApi(cfg.wiki.commons_api, session, write_maxlag=cfg.wiki.maxlag,
-                     maxlag_retries=0)
+    return make_clients(cfg, access_token, use=SENDER).commons

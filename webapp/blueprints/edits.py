@@ -114,9 +114,7 @@ def undo(project_id: int) -> Any:
     user = current_user()
     assert user is not None
     with engine().begin() as conn:
-        job_id = jobs.enqueue(conn, "undo_edits", project_id=project_id, user_id=user.id,
-                              payload={"batch_id": plan.new_batch_id()},
-                              dedupe_key=f"undo_edits:{project_id}")
+        job_id = jobs.enqueue_undo_edits(conn, project_id, user.id, plan.new_batch_id())
     if job_id is None:
         flash(_("An undo of this project's edits is already under way."), "info")
     else:
