@@ -30,7 +30,8 @@ from sqlalchemy import Engine
 from likeness.config import Config
 from likeness.db import edits as edit_rows
 from likeness.db.edits import Edit
-from likeness.edits.plan import choose_face, region_of
+from likeness.edits.plan import choose_face
+from likeness.faces.types import Box
 from likeness.tokens import LoginRequired, OAuthUnavailable, fresh_access_token
 from likeness.wiki import writes
 from likeness.wiki.api import ActionApi
@@ -361,7 +362,7 @@ class _Attempt:
             best = choose_face(edit_rows.confirmed_faces_for_pair(conn, edit.page_id, edit.qid))
             if best is None:
                 return False
-            region = region_of(best.box)
+            region = Box(*best.box).to_iiif()
             edit_rows.switch_face(conn, edit.id, self.s.owner, best.face_id, region)
         self.edit = replace(edit, face_id=best.face_id, region=region)
         return True
