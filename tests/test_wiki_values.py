@@ -6,7 +6,7 @@ No HTTP here; everything that talks to a server is tested against the stand-in e
 import pytest
 
 from likeness.wiki.statements import by_rank, parse_statements
-from likeness.wiki.titles import category_title, file_path_url, file_title, page_url
+from likeness.wiki.titles import category_title, file_path_url, file_title, page_url, upload_urls
 from likeness.wiki.wikidata import parse_item_ref
 
 
@@ -85,3 +85,12 @@ def test_statement_parsing_and_rank_order():
     assert (unknown.snaktype, unknown.value_qid, unknown.region) == ("somevalue", None,
                                                                     "pct:1,2,3,4")
     assert unknown.qualifier_hashes == {"P2677": ["h1"]}
+
+
+def test_upload_urls_use_mediawikis_hashed_paths():
+    thumb, original = upload_urls("https://upload.wikimedia.org/", "Example.jpg", 330)
+    assert original == "https://upload.wikimedia.org/wikipedia/commons/a/a9/Example.jpg"
+    assert thumb == ("https://upload.wikimedia.org/wikipedia/commons/thumb/a/a9/Example.jpg/"
+                     "330px-Example.jpg")
+    _, odd = upload_urls("https://upload.example", "File:Cerkiew? & tower 100%.jpg", 330)
+    assert odd.endswith("/Cerkiew%3F_%26_tower_100%25.jpg")
