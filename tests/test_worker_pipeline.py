@@ -15,6 +15,9 @@ from sqlalchemy import select
 
 from likeness.db import boxes, categories, crawl_schedule
 from likeness.db import images as image_rows
+from likeness.db import jobs as job_rows
+from likeness.db import projects as projects_db
+from likeness.db.crawl_schedule import CrawlTarget
 from likeness.db.jobs import JobKind
 from likeness.db.schema import faces, images, jobs, utcnow
 from likeness.faces.pool import FacePool
@@ -28,6 +31,7 @@ from tests.fixtures.worker_pipeline import (
     new_project,
     processor_of,
 )
+from worker.crawl import crawl_project
 from worker.facepool import SharedPool
 from worker.loop import build_worker
 
@@ -62,7 +66,7 @@ def test_a_category_tree_is_crawled_and_every_face_found(make_worker, engine, st
     with engine.connect() as conn:
         progress = image_rows.processing_counts(conn, project_id)
         train = conn.execute(select(jobs.c.state).where(
-            jobs.c.dedupe_key == f"train:{project_id}")).scalar_one()
+            jobs.c.dedupe_key == job_rows.dedupe_key(JobKind.TRAIN, project_id))).scalar_one()
         crawl = crawl_schedule.crawl_state(conn, project_id)
     assert (progress.found, progress.done, progress.faces, progress.failed) == (21, 21, 27, 0)
     assert train == "queued"
@@ -248,3 +252,19 @@ def test_the_health_file_and_leases_stay_fresh_inside_long_units(make_worker, en
         rows = conn.execute(select(images.c.status, images.c.attempts)).all()
     assert len(rows) == 8
     assert {r.status for r in rows} == {"done"} and {r.attempts for r in rows} == {1}
+
+
+def test_an_images_unit_stops_claiming_when_somebody_waits_for_a_job(make_worker, engine):
+    worker = make_worker(batch_size=2)
+    project_id = new_project(engine, "Bill Gates")
+    target = CrawlTarget(project_id, "Bill Gates", 0, "active")
+    assert crawl_project(engine, worker.ctx.wiki.commons, target, lambda: True).new_files == 16
+    with engine.begin() as conn:  # someone creates a project meanwhile: its crawl is urgent
+        other = projects_db.create(conn, owner_id=factories.user(conn), qid="Q1",
+                                   label="Other", category="Portraits of Bill Gates")
+    assert processor_of(worker)() is True
+    statuses = [r.status for r in image_states(engine, project_id).values()]
+    assert statuses.count("done") == 2  # one batch, then the unit made way for the crawl
+    assert worker.run_once()  # the crawl runs first in the next pass
+    with engine.connect() as conn:
+        assert job_rows.open_job_state(conn, JobKind.CRAWL, other) is None
