@@ -46,7 +46,8 @@ from likeness.faces.limits import (  # noqa: E402
 )
 from likeness.faces.types import Box, DetectResult, DetectTask  # noqa: E402
 from likeness.faces.widths import thumb_width_for  # noqa: E402
-from worker.wiki import commons_api, http_session, image_infos  # noqa: E402
+from likeness.wiki.commons import category_members, image_infos  # noqa: E402
+from likeness.wiki.factory import WORKER, download_session, make_clients  # noqa: E402
 
 CATEGORY = "Likeness bench sample"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -80,18 +81,12 @@ def start_standin(per_person: int, everything: bool, workdir: Path):  # type: ig
 
 def sample_thumbnails(cfg, width: int) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
     """title -> thumbnail bytes, exactly as the worker will fetch them."""
-    api = commons_api(cfg)
-    page_ids = [m["pageid"] for doc in api.continued({
-        "action": "query", "list": "categorymembers", "cmtitle": f"Category:{CATEGORY}",
-        "cmtype": "file", "cmprop": "ids|title", "cmlimit": 500})
-        for m in doc["query"]["categorymembers"]]
-    session = http_session(cfg)
-    out = {}
-    for start in range(0, len(page_ids), 50):
-        infos = image_infos(api, page_ids[start:start + 50], width)
-        for info in infos.values():
-            out[info.title] = session.get(info.thumb_url, timeout=30).content
-    return out
+    api = make_clients(cfg, use=WORKER).commons
+    page_ids = [m.pageid for page in category_members(api, CATEGORY, types=("file",))
+                for m in page]
+    session = download_session(cfg)
+    return {info.title: session.get(info.thumb_url, timeout=30).content
+            for info in image_infos(api, page_ids, width).found}
 
 
 # --- the floor: one process, the children's own function ------------------------------------

@@ -20,17 +20,13 @@ from likeness.config import Config
 from likeness.crypto import InvalidToken, TokenCipher
 from likeness.db import users as users_db
 from likeness.db.users import Tokens
-from likeness.useragent import user_agent
 from likeness.wiki import oauth
 from likeness.wiki.errors import TransportError, WikiError
-from likeness.wiki.http import RetryPolicy, make_session
+from likeness.wiki.factory import OAUTH, session_for
 
 log = logging.getLogger(__name__)
 
 REFRESH_MARGIN_SECONDS = 300
-OAUTH_TIMEOUT = 10.0
-# A login waits for these calls: retry a GET once, briefly.
-OAUTH_RETRY = RetryPolicy(attempts=2, backoff=0.5, max_wait=2.0)
 
 
 class LoginRequired(Exception):
@@ -101,7 +97,7 @@ def fresh_access_token(engine: Engine, cfg: Config, user_id: int,
 
 def refresh(cfg: Config, refresh_token: str) -> Tokens:
     """Spend ``refresh_token`` at the token endpoint; return the new (rotated) pair."""
-    session = make_session(user_agent(cfg), timeout=OAUTH_TIMEOUT, retry=OAUTH_RETRY)
+    session = session_for(cfg, OAUTH)
     try:
         new = oauth.refresh_access_token(session, cfg.wiki.oauth_base, cfg.oauth.client_id,
                                          cfg.oauth.client_secret, refresh_token)
@@ -120,7 +116,7 @@ def refresh(cfg: Config, refresh_token: str) -> Tokens:
 
 def fetch_profile(cfg: Config, access_token: str) -> Profile:
     """Who owns ``access_token`` (the OAuth 2.0 profile resource)."""
-    session = make_session(user_agent(cfg), timeout=OAUTH_TIMEOUT, retry=OAUTH_RETRY)
+    session = session_for(cfg, OAUTH)
     try:
         profile = oauth.get_profile(session, cfg.wiki.oauth_base, access_token)
         return Profile(profile.central_id, profile.username[:255], profile.blocked)

@@ -387,12 +387,12 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
         fixed = conn.execute(select(faces).where(faces.c.project_id == live.project_id,
                                                  faces.c.source == "manual",
                                                  faces.c.id != drawn.id)).one()
-        replaced_job = conn.execute(select(jobs.c.payload).where(
+        fixed_job = conn.execute(select(jobs.c.kind).where(
             jobs.c.face_id == fixed.id)).scalar()
     assert old_state == "replaced"
     assert np.allclose((fixed.box_left, fixed.box_top, fixed.box_width, fixed.box_height),
                        (0.43, 0.35, 0.2, 0.32), atol=1e-6)
-    assert f'"replaces": {wrong}' in replaced_job
+    assert fixed_job == "encode_box"
 
     # The owner reads the histogram and sets the threshold below the unlabelled faces' scores
     # (all 40 files show the same person, so the calibrated one may leave nothing to review).

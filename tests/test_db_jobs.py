@@ -8,15 +8,14 @@ from tests import factories as f
 def test_dedupe_key_allows_one_open_job_and_frees_on_finish(engine):
     with engine.begin() as conn:
         project_id = f.project(conn, f.user(conn))
-        first = jobs.enqueue(conn, "train", project_id=project_id, dedupe_key=f"train:{project_id}")
-        again = jobs.enqueue(conn, "train", project_id=project_id, dedupe_key=f"train:{project_id}")
+        first = jobs.enqueue_crawl(conn, project_id)
+        again = jobs.enqueue_crawl(conn, project_id)
     assert first is not None and again is None
     with engine.begin() as conn:
         job = jobs.claim_next(conn, "w1", 60)
         assert job.id == first and job.attempts == 1
         jobs.finish(conn, job.id, "w1", {"ok": True})
-        assert jobs.enqueue(conn, "train", project_id=project_id,
-                            dedupe_key=f"train:{project_id}") is not None
+        assert jobs.enqueue_crawl(conn, project_id) is not None
 
 
 def test_claimed_job_is_invisible_to_others_until_its_lease_expires(engine):

@@ -48,13 +48,6 @@ def test_wanted_edits_only_human_confirmed_one_per_file_largest_box(engine):
         (101, large, "pct:50,20,25,30")]
 
 
-def test_region_rounds_to_one_decimal_and_stays_inside_the_image():
-    assert plan.region_of((0.12345, 0.5, 0.33333, 0.25)) == "pct:12.3,50,33.3,25"
-    assert plan.region_of((0.7, 0.0, 0.30000001, 1.0000001)) == "pct:70,0,30,100"
-    # A tiny box in the corner must not round to x=100 (x + w would leave the image).
-    assert plan.region_of((0.9999, 0.9999, 0.0001, 0.0001)) == "pct:99.9,99.9,0.1,0.1"
-
-
 def test_a_pair_is_queued_once_across_projects(engine):
     with engine.begin() as conn:
         owner, other = f.user(conn), f.user(conn)

@@ -11,8 +11,10 @@ from likeness.edits import plan
 from likeness.edits.sender import Sender
 from standin.wikibase import compact_statement, make_snak, set_qualifiers
 from tests.fixtures.edits import TARGET_QID, statement_region
-from worker.edits import EditLoop
-from worker.main import Worker
+from worker import edits as worker_edits
+from worker.context import WorkerContext
+from worker.facepool import SharedPool
+from worker.loop import build_worker
 
 
 def _send_all(env):
@@ -114,10 +116,11 @@ def test_face_rejected_after_writing_removes_that_statement_only(edits_env):
     with env.engine.begin() as conn:
         conn.execute(update(faces).where(faces.c.id == face).values(label="no"))
 
-    loop = EditLoop(Worker(env.cfg, env.engine), Sender(env.engine, env.cfg, "test-worker"))
+    sender = Sender(env.engine, env.cfg, "test-worker")
     start = env.seq()
-    assert loop() is True            # housekeeping queues the removal, then sends it
-    assert loop() is False
+    worker_edits.upkeep(WorkerContext(env.cfg, env.engine, SharedPool(env.cfg)))
+    assert sender.send_next() is True   # upkeep queued the removal; it is sent
+    assert sender.send_next() is False
     (post,) = env.posts(start)
     assert post["action"] == "wbremoveclaims"
     assert _values(env, rejected.pageid) == ["Q144"]
@@ -129,21 +132,18 @@ def test_face_rejected_after_writing_removes_that_statement_only(edits_env):
 def test_undo_job_through_the_worker_handlers(edits_env):
     """The owner's 'Undo all edits' job, run by a real Worker with every registered handler."""
     from likeness.db import jobs
-    from worker.handlers import register_handlers
 
     env = edits_env
     page = env.file("Bill Gates 5.jpg")
     env.confirm(page.title)
     with env.engine.begin() as conn:
         plan.queue_project(conn, env.project_id, env.user_id)
-    worker = Worker(env.cfg, env.engine)
-    register_handlers(worker)
+    worker = build_worker(env.cfg, env.engine)
     assert [name for name, _ in worker.handlers].count("edits") == 1
     worker.run_once()
     assert _values(env, page.pageid) == [TARGET_QID]
     with env.engine.begin() as conn:
-        job_id = jobs.enqueue(conn, "undo_edits", project_id=env.project_id,
-                              user_id=env.user_id, payload={"batch_id": "0123456789ab"})
+        job_id = jobs.enqueue_undo_edits(conn, env.project_id, env.user_id, "0123456789ab")
     start = env.seq()
     worker.run_once()                 # the job turns the edit into a removal (and sends it)
     worker.run_once()

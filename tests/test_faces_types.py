@@ -60,18 +60,24 @@ def test_tiny_box_never_collapses_to_zero_pixels() -> None:
 
 def test_iiif_region_is_percent_rounded_and_clamped() -> None:
     assert Box(0.25, 0.1, 0.5, 0.125).to_iiif() == "pct:25,10,50,12.5"
-    assert Box(1 / 3, 0, 2 / 3, 1).to_iiif() == "pct:33.33,0,66.67,100"
+    assert Box(1 / 3, 0, 2 / 3, 1).to_iiif() == "pct:33.3,0,66.7,100"
+    assert Box(1 / 3, 0, 2 / 3, 1).to_iiif(decimals=2) == "pct:33.33,0,66.67,100"
+    assert Box(0.12345, 0.5, 0.33333, 0.25).to_iiif() == "pct:12.3,50,33.3,25"
+    assert Box(0.7, 0.0, 0.30000001, 1.0000001).to_iiif() == "pct:70,0,30,100"
+    # A tiny box in the corner must not round to x=100 (x + w would leave the image).
+    assert Box(0.9999, 0.9999, 0.0001, 0.0001).to_iiif() == "pct:99.9,99.9,0.1,0.1"
     # rounding up must not push the region past the right edge
     region = Box(0.33335, 0.0, 0.66665, 0.5).to_iiif()
     x, _, w, _ = (float(v) for v in region[4:].split(","))
     assert x + w <= 100
 
 
-def test_iiif_region_parses_back_and_clamps() -> None:
+def test_iiif_region_parses_back_and_refuses_what_is_not_inside_the_image() -> None:
     assert Box.from_iiif("pct:25,10,50,12.5") == Box(0.25, 0.1, 0.5, 0.125)
-    box = Box.from_iiif("pct:80,90,40,20")
+    box = Box.from_iiif("pct:80,90,20,10")
     assert math.isclose(box.right, 1.0) and math.isclose(box.bottom, 1.0)
-    for bad in ("", "full", "10,10,20,20", "pct:10,10,0,5", "pct:100,0,5,5", "pct:a,b,c,d"):
+    for bad in ("", "full", "10,10,20,20", "pct:10,10,0,5", "pct:100,0,5,5", "pct:a,b,c,d",
+                "pct:80,90,40,20", "pct:1,2,3"):
         with pytest.raises(BoxError):
             Box.from_iiif(bad)
 
@@ -109,7 +115,7 @@ def test_a_box_at_the_edge_survives_a_float32_column() -> None:
     assert stored[0] + stored[2] > 1  # float32 rounding pushed the edge past 1
     restored = Box(*stored)
     assert restored.to_pixels(1280, 750) == (999, 300, 1280, 750)
-    assert restored.to_iiif() == "pct:78.05,40,21.95,60"
+    assert restored.to_iiif(decimals=2) == "pct:78.05,40,21.95,60"
 
 
 def test_error_messages_are_cut_to_fit_the_database_column() -> None:

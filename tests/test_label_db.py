@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from likeness.db import boxes, decisions, queue, review
+from likeness.db.jobs import JobKind, dedupe_key
 from likeness.db.schema import decisions as decisions_t
 from likeness.db.schema import faces, jobs, model_runs
 from tests import factories
@@ -114,7 +115,7 @@ def test_answer_queues_one_training_job(engine, world):
         answer(engine, world, face_id, "yes")
     with engine.connect() as conn:
         rows = conn.execute(select(jobs.c.kind, jobs.c.dedupe_key)).all()
-    assert rows == [("train", f"train:{world['project']}")]
+    assert rows == [("train", dedupe_key(JobKind.TRAIN, world["project"]))]
 
 
 def test_skip_hides_from_me_but_not_from_others_and_undo_brings_it_back(engine, world):

@@ -69,8 +69,8 @@ def test_create_from_form_queues_a_crawl_at_once(client, person, engine, owner):
         role = members.role_of(conn, project_id, owner)
     assert (row.qid, row.label, row.category, row.depth) == (
         person.qid, person.name, _category(person), 2)
-    assert row.reference_file and row.next_crawl_at is not None and row.status == "active"
-    assert (job.kind, job.dedupe_key, job.state) == ("crawl", f"crawl:{project_id}", "queued")
+    assert row.reference_file and row.status == "active"
+    assert (job.kind, job.state, job.run_after) == ("crawl", "queued", None)  # ready at once
     assert role == "owner"
     page = client.get(f"/projects/{project_id}").get_data(as_text=True)
     assert person.name in page

@@ -6,21 +6,18 @@ import datetime as dt
 import pytest
 
 from likeness.config import load_config
-from likeness.useragent import user_agent
-from likeness.wiki.api import ActionApi
 from likeness.wiki.commons import (
     CategoryInfo,
     MediaInfo,
     Missing,
     category_info,
+    category_members,
     get_mediainfo,
     image_infos,
-    iter_category_images,
-    iter_category_members,
-    lookup_image_infos,
     search_depicts,
+    subcategories,
 )
-from likeness.wiki.http import make_session
+from likeness.wiki.factory import make_clients
 
 UPLOADS = "Category:Files uploaded by Likeness Tester"
 ODD_TITLE = "File:Cerkiew? Church & tower – 100% + more (Żółć).jpg"
@@ -30,7 +27,11 @@ ODD_TITLE = "File:Cerkiew? Church & tower – 100% + more (Żółć).jpg"
 def api(standin):
     cfg = load_config(path="/nonexistent/config.yaml", environ={},
                       overrides=standin.config_overrides())
-    return ActionApi(cfg.wiki.commons_api, make_session(user_agent(cfg), timeout=10))
+    return make_clients(cfg).commons
+
+
+def iter_category_members(api, category, **kw):
+    return [member for page in category_members(api, category, **kw) for member in page]
 
 
 def test_category_crawl_follows_continuation(standin, standin_catalog, api):
@@ -57,6 +58,8 @@ def test_category_crawl_lists_subcats_first(standin_catalog, api):
                                               types=("subcat",), limit=4))
     assert len(only_subcats) == len(standin_catalog.people)
     assert {m.ns for m in only_subcats} == {14}
+    assert sorted(subcategories(api, "Likeness test people")) == sorted(
+        m.title.removeprefix("Category:") for m in only_subcats)
 
 
 def test_non_ascii_category(standin, standin_catalog, api):
@@ -102,7 +105,8 @@ def test_category_info(standin_catalog, api):
 
 def test_image_infos_in_batches_of_50(standin, standin_catalog, api):
     files = standin_catalog.files_in(UPLOADS)[:120]
-    infos = image_infos(api, [f.pageid for f in files], thumb_width=320)
+    infos, missing = image_infos(api, [f.pageid for f in files], thumb_width=320)
+    assert missing == []
     assert [i.pageid for i in infos] == [f.pageid for f in files]     # request order
     by_id = {f.pageid: f for f in files}
     for info in infos:
@@ -116,23 +120,9 @@ def test_image_infos_in_batches_of_50(standin, standin_catalog, api):
     assert all("iicontinue" not in r["params"] for r in rows)
 
 
-def test_category_images_merge_iicontinue(standin, standin_catalog, api):
-    files = standin_catalog.files_in(UPLOADS)
-    assert len(files) > 120
-    infos = list(iter_category_images(api, UPLOADS, 250, limit=120))
-    assert sorted(i.pageid for i in infos) == sorted(f.pageid for f in files)   # each once
-    by_id = {f.pageid: f for f in files}
-    assert all(i.thumb_url and i.width == by_id[i.pageid].width for i in infos)
-    rows = standin.requests_log("commons.api", generator="categorymembers")
-    # Each generator batch of 120 needs three answers (50 + 50 + 20 thumbnails).
-    iicont = [r for r in rows if "iicontinue" in r["params"]]
-    assert len(iicont) >= 2 * (len(files) // 120)
-    assert len(rows) == len(iicont) + -(-len(files) // 120)
-
-
 def test_missing_and_odd_titles(standin, standin_catalog, api):
     gates = standin_catalog.person("bill_gates").files[0]
-    found, missing = lookup_image_infos(
+    found, missing = image_infos(
         api, ["File:Definitely not here 123.jpg", gates, ODD_TITLE.removeprefix("File:"),
               "File:Bad<title>.jpg"], 500)
     assert [i.title for i in found] == [gates, ODD_TITLE]

@@ -19,7 +19,7 @@ from likeness.wiki.errors import (
     classify,
 )
 from likeness.wiki.factory import make_clients
-from likeness.wiki.http import RetryPolicy, make_session
+from likeness.wiki.http import HttpRetry, make_session
 
 TESTER = "Likeness Tester"
 
@@ -32,7 +32,7 @@ def cfg(standin):
 
 def _api(cfg, token=None, **kw):
     session = make_session(user_agent(cfg), access_token=token, timeout=kw.pop("timeout", 5.0),
-                           retry=kw.pop("retry", RetryPolicy(backoff=0.05)))
+                           retry=kw.pop("retry", HttpRetry(backoff=0.05)))
     return ActionApi(cfg.wiki.commons_api, session, **kw)
 
 
@@ -81,7 +81,7 @@ def test_get_retries_503_after_retry_after(standin, cfg):
 
 def test_get_retry_after_is_capped(standin, cfg):
     standin.fault("commons.api", "http", times=1, status=429, retry_after=3600)
-    api = _api(cfg, retry=RetryPolicy(max_wait=0.2))
+    api = _api(cfg, retry=HttpRetry(max_wait=0.2))
     started = time.monotonic()
     _siteinfo(api)
     assert time.monotonic() - started < 5
@@ -90,7 +90,7 @@ def test_get_retry_after_is_capped(standin, cfg):
 
 def test_get_gives_up_after_bounded_attempts(standin, cfg):
     standin.fault("commons.api", "http", times=None, status=503)
-    api = _api(cfg, retry=RetryPolicy(attempts=3, backoff=0.01))
+    api = _api(cfg, retry=HttpRetry(attempts=3, backoff=0.01))
     with pytest.raises(ApiError) as info:
         _siteinfo(api)
     assert info.value.http_status == 503
@@ -129,7 +129,7 @@ def test_post_is_never_retried_on_503(standin, cfg):
 
 def test_timeout_applies_to_every_call(standin, cfg):
     standin.fault("commons.api", "delay", times=None, seconds=1.0)
-    api = _api(cfg, timeout=0.3, retry=RetryPolicy(attempts=2, backoff=0.01))
+    api = _api(cfg, timeout=0.3, retry=HttpRetry(attempts=2, backoff=0.01))
     started = time.monotonic()
     with pytest.raises(TransportError) as info:
         _siteinfo(api)

@@ -5,9 +5,8 @@ No HTTP here; everything that talks to a server is tested against the stand-in e
 
 import pytest
 
-from likeness.wiki.region import box_to_region, format_region, parse_region
 from likeness.wiki.statements import by_rank, parse_statements
-from likeness.wiki.titles import category_title, file_path_url, file_title, page_url
+from likeness.wiki.titles import category_title, file_path_url, file_title, page_url, upload_urls
 from likeness.wiki.wikidata import parse_item_ref
 
 
@@ -32,31 +31,6 @@ from likeness.wiki.wikidata import parse_item_ref
 ])
 def test_parse_item_ref(text, qid):
     assert parse_item_ref(text) == qid
-
-
-def test_region_format_and_parse_round_trip():
-    assert format_region(8.5, 12.25, 30, 61.5) == "pct:8.5,12.25,30,61.5"
-    assert parse_region("pct:8.5,12.25,30,61.5") == (8.5, 12.25, 30.0, 61.5)
-    assert format_region(0, 0, 100, 100) == "pct:0,0,100,100"
-    assert format_region(1 / 3 * 100, 0, 2 / 3 * 100, 50) == "pct:33.33,0,66.67,50"
-
-
-@pytest.mark.parametrize("bad", ["8.5,12.25,30,61.5", "pct:1,2,3", "pct:-1,0,10,10",
-                                 "pct:90,0,20,10", "pct:0,0,0,10", "full", ""])
-def test_region_rejects_other_forms(bad):
-    with pytest.raises(ValueError):
-        parse_region(bad)
-
-
-def test_box_to_region_is_scale_independent():
-    # The same face on a 1280 px thumbnail and on the 6000 px original gives the same region.
-    thumb = box_to_region(128, 96, 384, 480, 1280, 960)
-    orig = box_to_region(600, 450, 1800, 2250, 6000, 4500)
-    assert thumb == orig == "pct:10,10,20,40"
-    # A box spilling over the edge is clipped to the image.
-    assert box_to_region(-10, -10, 50, 50, 100, 100) == "pct:0,0,50,50"
-    with pytest.raises(ValueError):
-        box_to_region(10, 10, 10, 20, 100, 100)
 
 
 @pytest.mark.parametrize(("raw", "title"), [
@@ -111,3 +85,12 @@ def test_statement_parsing_and_rank_order():
     assert (unknown.snaktype, unknown.value_qid, unknown.region) == ("somevalue", None,
                                                                     "pct:1,2,3,4")
     assert unknown.qualifier_hashes == {"P2677": ["h1"]}
+
+
+def test_upload_urls_use_mediawikis_hashed_paths():
+    thumb, original = upload_urls("https://upload.wikimedia.org/", "Example.jpg", 330)
+    assert original == "https://upload.wikimedia.org/wikipedia/commons/a/a9/Example.jpg"
+    assert thumb == ("https://upload.wikimedia.org/wikipedia/commons/thumb/a/a9/Example.jpg/"
+                     "330px-Example.jpg")
+    _, odd = upload_urls("https://upload.example", "File:Cerkiew? & tower 100%.jpg", 330)
+    assert odd.endswith("/Cerkiew%3F_%26_tower_100%25.jpg")

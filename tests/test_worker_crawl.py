@@ -1,5 +1,6 @@
 """Crawling category trees from the stand-in: depth, cycles, files counted once, non-photos left
-out, incremental re-crawls, scheduling, and throttling turned into a later retry (no sleeping)."""
+out, incremental re-crawls, scheduling (one crawl per project at a time, a new project's at
+once), and throttling turned into a later retry (no sleeping)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ from sqlalchemy import select, update
 
 from likeness.db import categories, crawl_schedule
 from likeness.db import jobs as job_rows
+from likeness.db import projects as projects_db
 from likeness.db.crawl_schedule import CrawlTarget
+from likeness.db.jobs import JobKind
 from likeness.db.schema import images, jobs, projects, utcnow
 from likeness.useragent import user_agent
+from likeness.wiki.factory import WORKER, make_clients
+from tests import factories
 from tests.fixtures.worker_pipeline import new_project
-from worker.crawl import CrawlJob, bare_category, crawl_project, is_photo_mime, is_photo_title
-from worker.jobs import RetryLater
-from worker.main import Worker
-from worker.wiki import CategoryLister, commons_api
+from worker import crawl as crawl_job
+from worker.crawl import bare_category, crawl_project, is_photo_mime, is_photo_title
+from worker.jobs import JobRunner
+from worker.loop import JOBS
 
 
 @pytest.fixture
@@ -28,7 +33,7 @@ def cfg(make_config, standin):
 
 @pytest.fixture
 def lister(cfg):
-    return CategoryLister(commons_api(cfg))
+    return make_clients(cfg, use=WORKER).commons
 
 
 def catalog_tree(catalog, root: str, depth: int) -> tuple[dict[str, int], set[int]]:
@@ -49,9 +54,9 @@ def catalog_tree(catalog, root: str, depth: int) -> tuple[dict[str, int], set[in
     return {t.split(":", 1)[1]: d for t, d in seen.items()}, files
 
 
-def crawl(engine, lister, project_id, category, depth, keep_going=lambda: True):
+def crawl(engine, lister, project_id, category, depth, keep_going=lambda: True, **kw):
     return crawl_project(engine, lister, CrawlTarget(project_id, category, depth, "active"),
-                         keep_going)
+                         keep_going, **kw)
 
 
 def page_ids(engine, project_id) -> list[int]:
@@ -133,11 +138,10 @@ def test_every_request_names_the_tool(engine, lister, standin, cfg):
     assert agents == {user_agent(cfg)}
 
 
-def test_shutdown_interrupts_between_pages_and_keeps_progress(engine, cfg, standin):
-    lister = CategoryLister(commons_api(cfg), page_size=5)
+def test_shutdown_interrupts_between_pages_and_keeps_progress(engine, lister, standin):
     project_id = new_project(engine, "Bill Gates", depth=1)
     calls = []
-    stats = crawl(engine, lister, project_id, "Bill Gates", 1,
+    stats = crawl(engine, lister, project_id, "Bill Gates", 1, page_size=5,
                   keep_going=lambda: calls.append(1) or len(calls) < 3)
     assert stats.interrupted and stats.new_files == 10  # two pages of 5, then stop
     with engine.connect() as conn:
@@ -146,42 +150,83 @@ def test_shutdown_interrupts_between_pages_and_keeps_progress(engine, cfg, stand
     assert not stats.interrupted and len(page_ids(engine, project_id)) == 21
 
 
-def test_new_projects_are_crawled_at_once_then_on_schedule(engine):
-    project_id = new_project(engine, "Bill Gates")
-    paused_id = new_project(engine, "Bill Gates", status="paused")
+def _open_crawls(conn) -> int:
+    return len(conn.execute(select(jobs.c.id).where(
+        jobs.c.kind == JobKind.CRAWL, jobs.c.state.in_(("queued", "running")))).all())
+
+
+def _create(engine, category: str, depth: int = 0) -> int:
+    with engine.begin() as conn:
+        return projects_db.create(conn, owner_id=factories.user(conn), qid="Q5284",
+                                  label="Bill Gates", category=category, depth=depth)
+
+
+def test_a_new_project_is_queued_at_once_and_crawled_once(engine):
     every = dt.timedelta(hours=24)
+    project_id = _create(engine, "Bill Gates")
+    paused_id = new_project(engine, "Bill Gates", status="paused")
     with engine.begin() as conn:
-        assert crawl_schedule.schedule_due(conn, every) == [project_id]
-        assert crawl_schedule.schedule_due(conn, every) == []  # scheduled once
-        crawl_schedule.mark_crawled(conn, project_id)
+        # Queued by the creation itself: an idle worker takes it at its next poll.
+        assert job_rows.open_job_state(conn, JobKind.CRAWL, project_id) == "queued"
+        job = job_rows.claim_next(conn, "tester", 60, (JobKind.CRAWL,))
+        started = utcnow()
+        crawl_schedule.mark_crawled(conn, project_id, started, every)
+        job_rows.finish(conn, job.id, "tester")
+        # The first crawl is over: the scheduler must not crawl the project again now.
         assert crawl_schedule.schedule_due(conn, every) == []
-        later = utcnow() + dt.timedelta(hours=25)
-        # The crawl job is still queued (dedupe key held): a second one is not added.
-        assert crawl_schedule.schedule_due(conn, every, now=later) == [project_id]
-        assert len(conn.execute(select(jobs.c.id).where(jobs.c.kind == "crawl")).all()) == 1
-        crawl_schedule.request_crawl(conn, paused_id)
-        assert project_id not in crawl_schedule.schedule_due(conn, every)
-        assert crawl_schedule.schedule_due(conn, every) == []  # paused: never
+        assert _open_crawls(conn) == 0
         state = crawl_schedule.crawl_state(conn, project_id)
-    assert state["crawling"] and state["next_crawl_at"] > utcnow() + dt.timedelta(hours=23)
+        assert not state["crawling"] and state["next_crawl_at"] > utcnow() + every * 0.9
+        assert crawl_schedule.schedule_due(conn, every, now=utcnow() + every * 1.1) \
+            == [project_id]
+        crawl_schedule.request_crawl(conn, paused_id)  # queued, but a paused crawl does nothing
+        assert paused_id not in crawl_schedule.schedule_due(conn, every,
+                                                            now=utcnow() + every * 3)
 
 
-def test_maxlag_during_a_crawl_becomes_a_retry_later(engine, cfg, standin):
-    project_id = new_project(engine, "Bill Gates", depth=1)
+def test_a_crawl_asked_for_while_one_runs_follows_it(engine):
+    every = dt.timedelta(hours=24)
+    project_id = _create(engine, "Bill Gates")
     with engine.begin() as conn:
-        crawl_schedule.schedule_due(conn, dt.timedelta(hours=1))
-        job = job_rows.claim_next(conn, "tester", 60, ("crawl",))
+        started = utcnow() - dt.timedelta(seconds=5)
+        crawl_schedule.request_crawl(conn, project_id)  # the first crawl is still open
+        assert _open_crawls(conn) == 1
+        crawl_schedule.mark_crawled(conn, project_id, started, every)
+        job_rows.finish(conn, job_rows.claim_next(conn, "tester", 60).id, "tester")
+        assert crawl_schedule.schedule_due(conn, every) == [project_id]
+        assert _open_crawls(conn) == 1
+
+
+def test_a_lost_first_crawl_is_queued_by_the_scheduler_once(engine):
+    every = dt.timedelta(hours=24)
+    project_id = _create(engine, "Bill Gates")
+    with engine.begin() as conn:
+        conn.execute(jobs.delete())
+        assert crawl_schedule.schedule_due(conn, every) == [project_id]
+        assert crawl_schedule.schedule_due(conn, every) == []
+        assert _open_crawls(conn) == 1
+
+
+def test_maxlag_during_a_crawl_becomes_a_later_retry(engine, make_context, standin):
+    project_id = _create(engine, "Bill Gates", depth=1)
     standin.fault("commons.api", "maxlag", times=1, lag=9, match={"list": "categorymembers"})
-    worker = Worker(cfg, engine)
-    worker.id = "tester"
-    with pytest.raises(RetryLater) as info:
-        CrawlJob(worker)(job)
-    assert info.value.seconds == 5  # the stand-in's Retry-After, not a sleep
-    assert CrawlJob(worker)(job)["new_files"] == 21
+    runner = JobRunner(make_context(), {JobKind.CRAWL: JOBS[JobKind.CRAWL]})
+    before = utcnow()
+    assert runner.run_one()
     with engine.connect() as conn:
-        row = conn.execute(select(projects.c.last_crawled_at).where(
+        job = conn.execute(select(jobs).where(jobs.c.kind == JobKind.CRAWL)).one()
+    assert job.state == "queued" and "maxlag" in job.error
+    waited = (job.run_after - before).total_seconds()
+    assert 4 <= waited <= 7  # the stand-in's Retry-After (5 s), not a sleep or a backoff
+    with engine.begin() as conn:
+        conn.execute(jobs.update().values(run_after=None))
+    assert runner.run_one()
+    with engine.connect() as conn:
+        job = conn.execute(select(jobs).where(jobs.c.kind == JobKind.CRAWL)).one()
+        last = conn.execute(select(projects.c.last_crawled_at).where(
             projects.c.id == project_id)).scalar_one()
-    assert row is not None
+    assert job.state == "done" and last is not None
+    assert '"new_files": 21' in job.result
 
 
 def test_bare_category_names():
@@ -190,10 +235,9 @@ def test_bare_category_names():
     assert bare_category("Category:Élan") == "Élan"
 
 
-def test_paused_project_crawl_job_does_nothing(engine, cfg):
-    project_id = new_project(engine, "Bill Gates", status="paused")
+def test_paused_project_crawl_job_does_nothing(engine, make_context):
+    _create(engine, "Bill Gates")
     with engine.begin() as conn:
-        job_rows.enqueue(conn, "crawl", project_id=project_id)
-        job = job_rows.claim_next(conn, "tester", 60, ("crawl",))
+        job = job_rows.claim_next(conn, "tester", 60, (JobKind.CRAWL,))
         conn.execute(update(projects).values(status="paused"))
-    assert CrawlJob(Worker(cfg, engine))(job) == {"skipped": "project paused"}
+    assert crawl_job.run(make_context(), job) == {"skipped": "project paused"}

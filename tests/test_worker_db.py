@@ -11,8 +11,8 @@ from likeness.db import images as image_rows
 from likeness.db.images import FoundFile, ThumbInfo
 from likeness.db.schema import faces, images, projects, utcnow
 from likeness.faces.types import Box, DetectedFace
+from likeness.retry import Failure, RetryPolicy
 from tests import factories
-from worker.outcomes import Failure, RetryPolicy
 
 THUMB = ThumbInfo("http://upload.test/x.jpg", 1280, 960, "image/jpeg", 4000, 3000)
 

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from likeness.useragent import user_agent
+from likeness.wiki.factory import download_session
 from worker.download import DownloadError, check_host, download
-from worker.wiki import http_session
 
 PORTRAIT = "File:Bill Gates 2.jpg"
 
@@ -29,7 +29,7 @@ def url(standin):
 
 def fetch(cfg, url, **kw):
     options = {"upload_host": cfg.wiki.upload_host, "max_bytes": 10_000_000, "timeout": 10.0}
-    return download(http_session(cfg), url, **{**options, **kw})
+    return download(download_session(cfg), url, **{**options, **kw})
 
 
 def failure(cfg, url, **kw):

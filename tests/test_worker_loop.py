@@ -1,5 +1,7 @@
-"""The worker process: heartbeat row, health file, and a clean exit on SIGTERM."""
+"""The worker process: heartbeat row, health file, a clean exit on SIGTERM; its structure (one
+loop nobody imports back, a handler for every job kind); the job runner."""
 
+import ast
 import os
 import signal
 import subprocess
@@ -8,8 +10,14 @@ import sys
 from sqlalchemy import select
 
 from likeness.config import REPO_ROOT
-from likeness.db.schema import workers
+from likeness.db import jobs as job_rows
+from likeness.db.jobs import JobKind
+from likeness.db.schema import jobs, workers
+from likeness.retry import Failed, Failure
+from tests import factories
 from tests.waiting import wait_for
+from worker.jobs import JobRunner, JobSpec
+from worker.loop import JOBS
 
 
 def test_worker_beats_touches_health_file_and_stops_on_sigterm(engine, db_url, tmp_path):
@@ -34,3 +42,73 @@ def test_worker_beats_touches_health_file_and_stops_on_sigterm(engine, db_url, t
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_every_job_kind_has_a_handler():
+    assert set(JOBS) == set(JobKind)
+    assert all(callable(spec.run) for spec in JOBS.values())
+
+
+def _worker_imports() -> dict[str, set[str]]:
+    """module -> the worker modules it imports (TYPE_CHECKING imports included)."""
+    graph = {}
+    for path in (REPO_ROOT / "worker").glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            imported |= {n for n in names if n.startswith("worker.")
+                         and (REPO_ROOT / (n.replace(".", "/") + ".py")).exists()}
+        graph[f"worker.{path.stem}"] = imported
+    return graph
+
+
+def test_the_loop_is_imported_by_nothing_in_worker_and_there_is_no_import_cycle():
+    graph = _worker_imports()
+    assert "worker.loop" in graph and graph["worker.loop"]
+    assert [m for m, deps in graph.items() if "worker.loop" in deps] == ["worker.__main__"]
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, f"import cycle: {' -> '.join((*path, module))}"
+        if module not in done:
+            for dep in graph.get(module, ()):
+                visit(dep, (*path, module))
+            done.add(module)
+
+    for module in graph:
+        visit(module, ())
+
+
+def test_one_pass_runs_every_ready_job(engine, make_context):
+    with engine.begin() as conn:
+        owner = factories.user(conn)
+        projects = [factories.project(conn, owner) for _ in range(4)]
+        for project_id in projects:
+            job_rows.enqueue_undo_edits(conn, project_id, owner, "0123456789ab")
+    runner = JobRunner(make_context(), JOBS)
+    assert runner() is True
+    with engine.connect() as conn:
+        states = conn.execute(select(jobs.c.state)).scalars().all()
+    assert states == ["done"] * 4
+
+
+def test_a_job_that_cannot_succeed_fails_at_once_and_gives_up(engine, make_context):
+    given_up = []
+
+    def broken(ctx, job):
+        raise Failed(Failure("bad_box", "the box is empty", retryable=False))
+
+    with engine.begin() as conn:
+        owner = factories.user(conn)
+        job_rows.enqueue_undo_edits(conn, factories.project(conn, owner), owner, "x")
+    spec = JobSpec(broken, give_up=lambda ctx, job, failure: given_up.append(failure.kind))
+    assert JobRunner(make_context(), {JobKind.UNDO_EDITS: spec}).run_one()
+    with engine.connect() as conn:
+        job = conn.execute(select(jobs)).one()
+    assert (job.state, job.error, given_up) == ("failed", "bad_box: the box is empty",
+                                                ["bad_box"])

@@ -15,6 +15,10 @@ from sqlalchemy import select
 
 from likeness.db import boxes, categories, crawl_schedule
 from likeness.db import images as image_rows
+from likeness.db import jobs as job_rows
+from likeness.db import projects as projects_db
+from likeness.db.crawl_schedule import CrawlTarget
+from likeness.db.jobs import JobKind
 from likeness.db.schema import faces, images, jobs, utcnow
 from likeness.faces.pool import FacePool
 from likeness.faces.types import encoding_to_array
@@ -25,11 +29,11 @@ from tests.fixtures.worker_pipeline import (
     face_rows,
     image_states,
     new_project,
+    processor_of,
 )
-from worker import pipeline
+from worker.crawl import crawl_project
 from worker.facepool import SharedPool
-from worker.jobs import JobRunner
-from worker.main import Worker
+from worker.loop import build_worker
 
 
 def _relative(path: str, faces_dir: Path) -> str:
@@ -62,7 +66,7 @@ def test_a_category_tree_is_crawled_and_every_face_found(make_worker, engine, st
     with engine.connect() as conn:
         progress = image_rows.processing_counts(conn, project_id)
         train = conn.execute(select(jobs.c.state).where(
-            jobs.c.dedupe_key == f"train:{project_id}")).scalar_one()
+            jobs.c.dedupe_key == job_rows.dedupe_key(JobKind.TRAIN, project_id))).scalar_one()
         crawl = crawl_schedule.crawl_state(conn, project_id)
     assert (progress.found, progress.done, progress.faces, progress.failed) == (21, 21, 27, 0)
     assert train == "queued"
@@ -126,10 +130,8 @@ def test_a_child_that_hangs_is_replaced_and_the_rest_complete(engine, make_confi
     with FacePool(1, task_timeout=0.8, memory_limit_mb=None) as pool:
         pool.wait_ready()
         first = pool.child_pids()
-        worker = Worker(cfg, engine)
-        jobs_runner = JobRunner(worker)
-        worker.add_handler("jobs", jobs_runner)
-        pipeline.register(worker, jobs_runner, SharedPool(cfg, pool=pool))
+        worker = build_worker(cfg, engine, pool=SharedPool(cfg, pool=pool),
+                              job_kinds=(JobKind.CRAWL,))
         project_id = new_project(engine, "Worker hangs")
         drain(worker)
         assert pool.stats["timeouts"] == 1 and pool.child_pids() != first
@@ -183,10 +185,8 @@ def test_a_pool_that_cannot_start_gives_the_images_back_then_recovers(engine, ma
                                                                      standin):
     cfg = make_config(**standin.config_overrides(), worker={"poll_interval": 0.2})
     shared = SharedPool(cfg, memory_limit_mb=40, startup_timeout=20)  # dlib cannot load
-    worker = Worker(cfg, engine)
-    jobs_runner = JobRunner(worker)
-    worker.add_handler("jobs", jobs_runner)
-    processor = pipeline.register(worker, jobs_runner, shared)
+    worker = build_worker(cfg, engine, pool=shared, job_kinds=(JobKind.CRAWL,))
+    processor = processor_of(worker)
     project_id = new_project(engine, "Portraits of Bill Gates")
     drain(worker)
     states = image_states(engine, project_id).values()
@@ -252,3 +252,19 @@ def test_the_health_file_and_leases_stay_fresh_inside_long_units(make_worker, en
         rows = conn.execute(select(images.c.status, images.c.attempts)).all()
     assert len(rows) == 8
     assert {r.status for r in rows} == {"done"} and {r.attempts for r in rows} == {1}
+
+
+def test_an_images_unit_stops_claiming_when_somebody_waits_for_a_job(make_worker, engine):
+    worker = make_worker(batch_size=2)
+    project_id = new_project(engine, "Bill Gates")
+    target = CrawlTarget(project_id, "Bill Gates", 0, "active")
+    assert crawl_project(engine, worker.ctx.wiki.commons, target, lambda: True).new_files == 16
+    with engine.begin() as conn:  # someone creates a project meanwhile: its crawl is urgent
+        other = projects_db.create(conn, owner_id=factories.user(conn), qid="Q1",
+                                   label="Other", category="Portraits of Bill Gates")
+    assert processor_of(worker)() is True
+    statuses = [r.status for r in image_states(engine, project_id).values()]
+    assert statuses.count("done") == 2  # one batch, then the unit made way for the crawl
+    assert worker.run_once()  # the crawl runs first in the next pass
+    with engine.connect() as conn:
+        assert job_rows.open_job_state(conn, JobKind.CRAWL, other) is None

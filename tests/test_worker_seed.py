@@ -9,13 +9,11 @@ from likeness.db.jobs import Job
 from likeness.db.schema import faces, images
 from likeness.faces.types import Box, DetectedFace
 from tests import factories as f
-from worker.main import Worker
-from worker.seed import SeedJob
+from worker import seed as seed_job
 
 
-def seed(engine, make_config, standin, project_id):
-    worker = Worker(make_config(**standin.config_overrides()), engine)
-    return SeedJob(worker)(Job(1, "seed", project_id, None, None, {}, 1))
+def seed(make_context, project_id):
+    return seed_job.run(make_context(), Job(1, "seed", project_id, None, None, {}, 1))
 
 
 def origins(engine, project_id):
@@ -24,7 +22,7 @@ def origins(engine, project_id):
                                  .where(images.c.project_id == project_id)).all())
 
 
-def test_p18_and_p180_files_in_the_tree_become_seeds(engine, make_config, standin,
+def test_p18_and_p180_files_in_the_tree_become_seeds(engine, make_context, standin,
                                                      standin_catalog):
     gates = standin_catalog.person("bill_gates")
     in_tree = standin_catalog.files_in(gates.category)
@@ -38,7 +36,7 @@ def test_p18_and_p180_files_in_the_tree_become_seeds(engine, make_config, standi
             images.c.title == sorted(with_p180)[0])).scalar_one()
         labelled_face = f.face(conn, project_id, detected_on, label="no")
         open_face = f.face(conn, project_id, detected_on)
-    result = seed(engine, make_config, standin, project_id)
+    result = seed(make_context, project_id)
     assert result["reference_files"] == 1 and result["depicts_files"] >= 2
     seen = origins(engine, project_id)
     assert seen[gates.p18] == "reference"
@@ -49,7 +47,7 @@ def test_p18_and_p180_files_in_the_tree_become_seeds(engine, make_config, standi
     assert sources == {labelled_face: "detector", open_face: "seed"}  # answered faces stay
 
 
-def test_files_outside_the_tree_only_when_the_owner_opts_in(engine, make_config, standin,
+def test_files_outside_the_tree_only_when_the_owner_opts_in(engine, make_context, standin,
                                                             standin_catalog):
     gates = standin_catalog.person("bill_gates")
     with engine.begin() as conn:
@@ -57,8 +55,8 @@ def test_files_outside_the_tree_only_when_the_owner_opts_in(engine, make_config,
         closed = f.project(conn, owner, qid=gates.qid, category="Likeness test empty")
         opted = f.project(conn, owner, qid=gates.qid, category="Likeness test empty",
                           seed_outside_tree=True)
-    seed(engine, make_config, standin, closed)
-    seed(engine, make_config, standin, opted)
+    seed(make_context, closed)
+    seed(make_context, opted)
     assert set(origins(engine, closed).values()) == {"reference"}  # the P18 photo only
     outside = origins(engine, opted)
     assert list(outside.values()).count("depicts") >= 2

@@ -5,11 +5,11 @@ import pytest
 from sqlalchemy import select, update
 
 from likeness.db import jobs, training
+from likeness.db.jobs import JobKind, dedupe_key
 from likeness.db.schema import faces, model_runs, projects
 from tests import factories as f
 from worker.jobs import JobRunner
-from worker.main import Worker
-from worker.train import make_train_job
+from worker.loop import JOBS
 
 SPREAD = 1 / np.sqrt(2 * 128)  # per-dimension scale giving distance ~1 between people
 
@@ -20,11 +20,8 @@ def person(rng, n, center=None, noise=0.35):
 
 
 @pytest.fixture
-def runner(engine, make_config):
-    worker = Worker(make_config(), engine)
-    jobs_runner = JobRunner(worker)
-    jobs_runner.register("train", make_train_job(worker))
-    return jobs_runner
+def runner(make_context):
+    return JobRunner(make_context(), {JobKind.TRAIN: JOBS[JobKind.TRAIN]}).run_one
 
 
 def add_faces(conn, project_id, encodings, **values):
@@ -38,7 +35,7 @@ def add_faces(conn, project_id, encodings, **values):
 
 def train(runner, engine, project_id):
     with engine.begin() as conn:
-        jobs.enqueue(conn, "train", project_id=project_id, dedupe_key=f"train:{project_id}")
+        jobs.enqueue_train(conn, project_id)
     assert runner() is True
     with engine.connect() as conn:
         return conn.execute(select(jobs.jobs).order_by(jobs.jobs.c.id.desc())).first()
@@ -137,21 +134,21 @@ def test_answers_during_training_ask_for_a_rerun(engine, runner, monkeypatch):
         face_ids = add_faces(conn, project_id, person(rng, 4)[0], label="yes")
     import worker.train as train_module
 
-    compute = train_module.run
+    compute = train_module.model_run.run
 
     def answer_while_computing(*args, **kwargs):
         with engine.begin() as other:  # a labeller answers while the model trains
             f.decision(other, face_ids[0], project_id, owner, "no")
         return compute(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "run", answer_while_computing)
+    monkeypatch.setattr(train_module.model_run, "run", answer_while_computing)
     with engine.begin() as conn:
-        jobs.enqueue(conn, "train", project_id=project_id, dedupe_key=f"train:{project_id}")
+        jobs.enqueue_train(conn, project_id)
     assert runner() is True
     with engine.connect() as conn:
         states = conn.execute(select(jobs.jobs.c.state, jobs.jobs.c.dedupe_key)
                               .order_by(jobs.jobs.c.id)).all()
-    assert states == [("done", None), ("queued", f"train:{project_id}")]
+    assert states == [("done", None), ("queued", dedupe_key(JobKind.TRAIN, project_id))]
 
 
 def test_random_picks_are_flagged_and_an_answer_freezes_the_flag(engine, runner):

@@ -45,6 +45,26 @@ def json_body(max_keys: int = 50) -> dict[str, Any]:
     return data
 
 
+def client_token(body: dict[str, Any]) -> str | None:
+    """The client's token for an idempotent write (a retried request is recorded once)."""
+    token = body.get("token")
+    if token is not None and not isinstance(token, str):
+        api_error(400, "bad_token", "token must be a string")
+    return token
+
+
+def int_value(value: object, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        api_error(400, f"bad_{name}", f"{name} must be an integer from {low} to {high}")
+    return value
+
+
+def id_list(value: object, name: str, limit: int) -> list[int]:
+    if not isinstance(value, list) or len(value) > limit:
+        api_error(400, f"bad_{name}", f"{name} must be a list of at most {limit} ids")
+    return [int_value(v, name, 1, 2**31) for v in value]
+
+
 _CODES = {
     400: "bad_request", 401: "login_required", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 414: "uri_too_long",

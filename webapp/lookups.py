@@ -15,14 +15,11 @@ import requests
 from flask_babel import gettext as _
 
 from likeness.config import Config
-from likeness.useragent import user_agent
 from likeness.wiki import commons, wikidata
-from likeness.wiki.api import ActionApi
 from likeness.wiki.errors import WikiError
-from likeness.wiki.http import RetryPolicy, make_session
+from likeness.wiki.factory import INTERACTIVE, WikiClients, make_clients
 from likeness.wiki.titles import category_title
 
-LOOKUP_TIMEOUT = 3.0
 THUMB_WIDTH = 330
 MAX_QUERY = 200
 MAX_CATEGORY = 255
@@ -62,10 +59,8 @@ class CategoryPreview:
         return asdict(self)
 
 
-def _api(cfg: Config, url: str) -> ActionApi:
-    session = make_session(user_agent(cfg), timeout=LOOKUP_TIMEOUT,
-                           retry=RetryPolicy(attempts=1))
-    return ActionApi(url, session, maxlag_retries=0, max_wait=0.0)
+def _clients(cfg: Config) -> WikiClients:
+    return make_clients(cfg, use=INTERACTIVE)
 
 
 def parse_qid(text: str) -> str:
@@ -99,7 +94,7 @@ def search_items(cfg: Config, text: str, language: str) -> list[dict[str, Any]]:
     if not text:
         return []
     try:
-        hits = wikidata.search_items(_api(cfg, cfg.wiki.wikidata_api), text, language, limit=7)
+        hits = wikidata.search_items(_clients(cfg).wikidata, text, language, limit=7)
     except (WikiError, requests.RequestException, KeyError, TypeError) as exc:
         raise LookupUnavailable(str(exc)) from exc
     return [{"qid": h.qid, "label": h.label or "", "description": h.description or ""}
@@ -112,7 +107,7 @@ def item_summary(cfg: Config, qid: str, language: str,
     None if there is no such item."""
     languages = [language, "en"] if language != "en" else ["en"]
     try:
-        item = wikidata.get_item(_api(cfg, cfg.wiki.wikidata_api), qid, languages)
+        item = wikidata.get_item(_clients(cfg).wikidata, qid, languages)
     except (WikiError, requests.RequestException, KeyError, TypeError) as exc:
         raise LookupUnavailable(str(exc)) from exc
     if item is None:
@@ -126,7 +121,7 @@ def item_summary(cfg: Config, qid: str, language: str,
 def _thumb_url(cfg: Config, title: str) -> str | None:
     """A thumbnail on the upload host, or None (the image is decoration: never fail for it)."""
     try:
-        infos = commons.image_infos(_api(cfg, cfg.wiki.commons_api), [title], THUMB_WIDTH)
+        infos = commons.image_infos(_clients(cfg).commons, [title], THUMB_WIDTH).found
     except (WikiError, requests.RequestException, KeyError, TypeError, ValueError):
         return None
     url = infos[0].thumb_url if infos else None
@@ -138,7 +133,7 @@ def _thumb_url(cfg: Config, title: str) -> str | None:
 def category_preview(cfg: Config, name: str) -> CategoryPreview:
     """Size of the category (files, subcategories); unknown rather than slow."""
     try:
-        info = commons.category_info(_api(cfg, cfg.wiki.commons_api), name)
+        info = commons.category_info(_clients(cfg).commons, name)
     except (WikiError, requests.RequestException, KeyError, TypeError, ValueError):
         return CategoryPreview(name, None, None, None)
     exists = info.exists or info.files > 0 or info.subcats > 0

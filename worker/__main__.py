@@ -1,5 +1,5 @@
 import sys
 
-from worker.main import main
+from worker.loop import main
 
 sys.exit(main())

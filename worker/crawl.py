@@ -16,25 +16,22 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine
 
 from likeness.db import categories, claims, crawl_schedule, jobs
 from likeness.db import images as image_rows
 from likeness.db.crawl_schedule import CrawlTarget
+from likeness.db.images import FoundFile
 from likeness.db.jobs import Job
 from likeness.db.schema import jobs as job_table
 from likeness.db.schema import utcnow
-from likeness.wiki.errors import Permanent, WikiError, classify
-from likeness.wiki.errors import RetryLater as WikiRetryLater
+from likeness.wiki.api import ActionApi
+from likeness.wiki.commons import category_members, subcategories
 from likeness.wiki.titles import category_title
-from worker.jobs import RetryLater
+from worker.context import WorkerContext
 from worker.ticker import Ticker
-from worker.wiki import CategoryLister, commons_api
-
-if TYPE_CHECKING:
-    from worker.main import Worker
 
 log = logging.getLogger("likeness.worker.crawl")
 
@@ -44,7 +41,7 @@ PHOTO_EXTENSIONS = frozenset({"jpg", "jpeg", "jpe", "png", "gif", "webp", "tif",
 NOT_PHOTO_MIMES = frozenset({"image/svg+xml", "image/vnd.djvu", "image/x-xcf"})
 # Re-list from a little before the last listing: clocks and database replicas lag.
 RELIST_MARGIN = dt.timedelta(hours=1)
-SCHEDULE_EVERY = 5.0  # seconds between looks for due projects
+SCHEDULE_EVERY = 5.0  # seconds between looks for due projects (re-crawls, lost first jobs)
 
 
 def is_photo_title(title: str) -> bool:
@@ -70,8 +67,8 @@ class CrawlStats:
     interrupted: bool = False
 
 
-def crawl_project(engine: Engine, lister: CategoryLister, target: CrawlTarget,
-                  keep_going: Callable[[], bool]) -> CrawlStats:
+def crawl_project(engine: Engine, api: ActionApi, target: CrawlTarget,
+                  keep_going: Callable[[], bool], page_size: int | str = "max") -> CrawlStats:
     """Walk the tree, adding new files as pending images. Stops early when ``keep_going()``
     says so; categories listed completely so far keep their progress."""
     stats = CrawlStats()
@@ -87,27 +84,28 @@ def crawl_project(engine: Engine, lister: CategoryLister, target: CrawlTarget,
             state = categories.ensure(conn, target.project_id, title, depth)
         started = utcnow()
         since = state.last_crawled_at - RELIST_MARGIN if state.last_crawled_at else None
-        if not _list_files(engine, lister, target.project_id, title, since, stats, keep_going):
+        if not _list_files(engine, api, target.project_id, title, since, stats, keep_going,
+                           page_size):
             stats.interrupted = True
             break
         if depth < target.depth:
-            for page in lister.subcategories(title):
-                for sub in page:
-                    if sub not in visited:
-                        visited.add(sub)
-                        queue.append((sub, depth + 1))
+            # Read in full each time: subcategory lists are small, and the depth may have grown.
+            for sub in subcategories(api, title):
+                if sub not in visited:
+                    visited.add(sub)
+                    queue.append((sub, depth + 1))
         with engine.begin() as conn:
             categories.mark_listed(conn, state.id, started)
         stats.categories += 1
     return stats
 
 
-def _list_files(engine: Engine, lister: CategoryLister, project_id: int, title: str,
+def _list_files(engine: Engine, api: ActionApi, project_id: int, title: str,
                 since: dt.datetime | None, stats: CrawlStats,
-                keep_going: Callable[[], bool]) -> bool:
+                keep_going: Callable[[], bool], page_size: int | str) -> bool:
     """List one category's (new) files into image rows; False if told to stop midway."""
-    for page in lister.files(title, since):
-        photos = [f for f in page if is_photo_title(f.title)]
+    for page in category_members(api, title, types=("file",), since=since, limit=page_size):
+        photos = [FoundFile(f.pageid, f.title) for f in page if is_photo_title(f.title)]
         stats.listed += len(page)
         stats.not_photos += len(page) - len(photos)
         if photos:
@@ -118,57 +116,45 @@ def _list_files(engine: Engine, lister: CategoryLister, project_id: int, title: 
     return True
 
 
-class CrawlJob:
-    """The ``crawl`` job: one project's tree, with its lease renewed while it runs."""
-
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
-        self.lister = CategoryLister(commons_api(worker.cfg))
-
-    def __call__(self, job: Job) -> dict[str, Any]:
-        engine, worker = self.worker.engine, self.worker
-        with engine.begin() as conn:
-            target = crawl_schedule.target(conn, job.project_id) if job.project_id else None
-        if target is None:
-            return {"skipped": "project deleted"}
-        if target.status != "active":
-            return {"skipped": f"project {target.status}"}
-        lease = worker.cfg.worker.lease_seconds
-        ticker = Ticker(worker, f"crawl project {target.project_id}",
-                        renew=lambda conn: _renew_job(conn, job.id, worker.id, lease))
-        try:
-            stats = crawl_project(engine, self.lister, target,
-                                  keep_going=lambda: ticker() and not ticker.stopping)
-        except WikiError as exc:
-            outcome = classify(exc, oauth=False)
-            if isinstance(outcome, Permanent):
-                raise RuntimeError(f"crawl failed: {exc}") from exc
-            wait = outcome.seconds if isinstance(outcome, WikiRetryLater) else 60.0
-            raise RetryLater(f"crawl interrupted: {exc}", wait) from exc
-        with engine.begin() as conn:
-            if stats.interrupted:
-                # Shutdown or lost lease: ask for another crawl soon; listed categories keep
-                # their progress, so it resumes rather than restarts.
-                crawl_schedule.request_crawl(conn, target.project_id)
-            else:
-                crawl_schedule.mark_crawled(conn, target.project_id)
-                # Files found by this crawl may carry P180 already: look for seeds again.
-                jobs.enqueue(conn, "seed", project_id=target.project_id,
-                             dedupe_key=f"seed:{target.project_id}")
-        log.info("crawl done", extra={"project": target.project_id, "worker": worker.id,
-                                      **asdict(stats)})
-        return asdict(stats)
+def run(ctx: WorkerContext, job: Job) -> dict[str, Any]:
+    """The ``crawl`` job: one project's tree, with its lease renewed while it runs. A wiki
+    failure propagates to the job runner's retry policy; categories listed completely so far
+    keep their progress, so the retry resumes rather than restarts."""
+    engine = ctx.engine
+    with engine.begin() as conn:
+        target = crawl_schedule.target(conn, job.project_id) if job.project_id else None
+    if target is None:
+        return {"skipped": "project deleted"}
+    if target.status != "active":
+        return {"skipped": f"project {target.status}"}
+    started = utcnow()
+    ticker = Ticker(ctx, f"crawl project {target.project_id}",
+                    renew=lambda conn: _renew_job(conn, job.id, ctx.id, ctx.lease_seconds))
+    stats = crawl_project(engine, ctx.wiki.commons, target,
+                          keep_going=lambda: ticker() and not ticker.stopping)
+    with engine.begin() as conn:
+        if stats.interrupted:
+            # Shutdown or lost lease: ask for another crawl soon.
+            crawl_schedule.request_crawl(conn, target.project_id)
+        else:
+            every = dt.timedelta(hours=ctx.cfg.worker.recrawl_hours)
+            crawl_schedule.mark_crawled(conn, target.project_id, started, every)
+            # Files found by this crawl may carry P180 already: look for seeds again.
+            jobs.enqueue_seed(conn, target.project_id)
+    log.info("crawl done", extra={"project": target.project_id, "worker": ctx.id,
+                                  **asdict(stats)})
+    return asdict(stats)
 
 
 def _renew_job(conn: Any, job_id: int, owner: str, lease: int) -> int:
     return claims.renew(conn, job_table, [job_id], owner, lease)
 
 
-def schedule_crawls(worker: Worker) -> bool:
-    """Queue crawl jobs for due projects (new ones at once, others on schedule)."""
-    every = dt.timedelta(hours=worker.cfg.worker.recrawl_hours)
-    with worker.engine.begin() as conn:
+def schedule_crawls(ctx: WorkerContext) -> bool:
+    """Queue crawl jobs for projects due for a re-crawl."""
+    every = dt.timedelta(hours=ctx.cfg.worker.recrawl_hours)
+    with ctx.engine.begin() as conn:
         queued = crawl_schedule.schedule_due(conn, every)
     for project_id in queued:
-        log.info("crawl queued", extra={"project": project_id, "worker": worker.id})
+        log.info("crawl queued", extra={"project": project_id, "worker": ctx.id})
     return bool(queued)

@@ -8,30 +8,64 @@ overall deadline (``requests``' timeout alone bounds each socket read, not the w
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import threading
 import time
+from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from likeness.config import Config
+from likeness.retry import Failed, Failure
 from likeness.wiki.errors import parse_retry_after
-from worker.outcomes import Failure
+from likeness.wiki.factory import download_session
 
 CHUNK_BYTES = 64 * 1024
 MAX_REDIRECTS = 3
 THROTTLE_WAIT = 60.0  # seconds, when a 429 comes without Retry-After
+DOWNLOAD_THREADS = 3
 
 
-class DownloadError(Exception):
+class DownloadError(Failed):
     """A download that produced no usable bytes; ``failure`` says whether to retry."""
-
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(str(failure))
-        self.failure = failure
 
 
 def _fail(kind: str, message: str, *, retryable: bool, retry_after: float | None = None,
           throttle: bool = False) -> DownloadError:
     return DownloadError(Failure(kind, message[:500], retryable, retry_after, throttle))
+
+
+class Downloader:
+    """Thumbnails for one worker: a few download threads, one HTTP session per thread."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self._local = threading.local()
+        self._threads = cf.ThreadPoolExecutor(DOWNLOAD_THREADS, "likeness-download")
+
+    def fetch(self, url: str) -> bytes:
+        """Download from the upload host only, with the cap and timeout (thread-safe)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = download_session(self.cfg)
+        return download(session, url, upload_host=self.cfg.wiki.upload_host,
+                        max_bytes=self.cfg.worker.max_download_bytes,
+                        timeout=self.cfg.worker.download_timeout)
+
+    def start(self, url: str) -> cf.Future[bytes]:
+        """``fetch`` in a download thread."""
+        return self._threads.submit(self.fetch, url)
+
+    def fetch_ticking(self, url: str, tick: Callable[[], object]) -> bytes:
+        """``fetch`` in a download thread, ticking meanwhile (a slow transfer may take up to
+        ``download_timeout``, longer than the health check allows the loop to be silent)."""
+        future = self.start(url)
+        while True:
+            try:
+                return future.result(timeout=0.5)
+            except cf.TimeoutError:
+                tick()
 
 
 def check_host(url: str, upload_host: str) -> None:

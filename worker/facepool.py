@@ -27,8 +27,8 @@ class SharedPool:
         self._pool: FacePool | None = pool
         self._stash: dict[Any, TaskResult] = {}
 
-    @property
-    def pool(self) -> FacePool:
+    def start(self) -> FacePool:
+        """The running pool, started on first call (dlib loads in the children meanwhile)."""
         if self._pool is None:
             w = self.cfg.worker
             task_timeout = float(w.task_timeout)
@@ -49,9 +49,22 @@ class SharedPool:
     def started(self) -> bool:
         return self._pool is not None
 
+    @property
+    def size(self) -> int:
+        return self.start().size
+
+    def submit(self, task: Task) -> None:
+        self.start().submit(task)
+
+    def results(self, timeout: float) -> list[tuple[Any, TaskResult]]:
+        """Finished tasks, including any that finished while ``run`` waited for its own."""
+        ready = list(self._stash.items())
+        self._stash.clear()
+        return ready + self.start().results(timeout=0 if ready else timeout)
+
     def run(self, task: Task, tick: Callable[[], object]) -> TaskResult:
         """Run one task, ticking while it works (the pool's deadline bounds the wait)."""
-        pool = self.pool
+        pool = self.start()
         pool.submit(task)
         while task.task_id not in self._stash:
             for task_id, result in pool.results(timeout=WAIT_SLICE):

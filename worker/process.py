@@ -15,51 +15,42 @@ from __future__ import annotations
 import concurrent.futures as cf
 import datetime as dt
 import logging
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from likeness.db import faces_store, jobs
 from likeness.db import images as image_rows
+from likeness.db import jobs
 from likeness.db import workers as worker_rows
 from likeness.db.images import ClaimedImage, ThumbInfo
+from likeness.db.jobs import JobKind
 from likeness.db.schema import utcnow
 from likeness.faces.pool import PoolError
 from likeness.faces.types import DetectResult, DetectTask, ImageError
 from likeness.faces.widths import thumb_width_for
-from likeness.wiki.errors import RetryLater as WikiRetryLater
-from likeness.wiki.errors import WikiError, classify
+from likeness.retry import Failure, failure_of
+from likeness.wiki.commons import ImageInfo, image_infos
+from likeness.wiki.errors import WikiError
+from worker.context import WorkerContext
 from worker.crawl import is_photo_mime
-from worker.download import DownloadError, download
-from worker.facepool import SharedPool
-from worker.outcomes import Failure, RetryPolicy, from_image_error
+from worker.download import DownloadError
 from worker.ticker import Ticker
-from worker.wiki import FileInfo, commons_api, http_session, image_infos
-
-if TYPE_CHECKING:
-    from worker.main import Worker
 
 log = logging.getLogger("likeness.worker.process")
 
 UNIT_SECONDS = 30.0  # claim new images for this long per unit, then finish and return
-DOWNLOAD_THREADS = 3
 TRAIN_DELAY = dt.timedelta(seconds=10)  # let a few images land before the model retrains
 API_PAUSE = 60.0  # seconds without claiming after the API failed for a whole batch
 POOL_PAUSE = 30.0  # seconds without claiming after the face pool broke
-
-
-def enqueue_train(conn: Any, project_id: int) -> None:
-    """New faces: the project's model must score them (one open train job per project)."""
-    jobs.enqueue(conn, "train", project_id=project_id, dedupe_key=f"train:{project_id}",
-                 run_after=utcnow() + TRAIN_DELAY)
+# Jobs somebody waits for (a drawn box, a new project's crawl and seeds): a unit stops
+# claiming when one is ready, so the job runner gets to it within seconds.
+URGENT_JOBS = (JobKind.ENCODE_BOX, JobKind.CRAWL, JobKind.SEED)
 
 
 @dataclass
 class _Work:
     image: ClaimedImage
-    info: FileInfo
+    info: ImageInfo
     future: cf.Future[bytes] | None = None
     in_pool: bool = False
 
@@ -83,17 +74,11 @@ class UnitStats:
 class ImageProcessor:
     """Loop handler: one unit of image processing; True when it found work."""
 
-    def __init__(self, worker: Worker, pool: SharedPool) -> None:
-        self.worker = worker
-        self.pool = pool
-        cfg = worker.cfg.worker
-        self.width = thumb_width_for(cfg.thumb_width)
-        self.policy = RetryPolicy(cfg.max_attempts, cfg.retry_base_seconds)
-        self.api = commons_api(worker.cfg)
+    def __init__(self, ctx: WorkerContext) -> None:
+        self.ctx = ctx
+        self.width = thumb_width_for(ctx.cfg.worker.thumb_width)
         self.paused_until = 0.0  # monotonic; set when a server asks us to slow down
         self.last_project: int | None = None  # projects take turns, batch by batch
-        self._local = threading.local()
-        self._downloads = cf.ThreadPoolExecutor(DOWNLOAD_THREADS, "likeness-download")
 
     def __call__(self) -> bool:
         if time.monotonic() < self.paused_until:
@@ -104,35 +89,12 @@ class ImageProcessor:
         except PoolError:
             # Children cannot start (out of memory?): give the images back untouched, start
             # a fresh pool after a pause rather than failing every image.
-            log.exception("face pool broken", extra={"worker": self.worker.id})
-            with self.worker.engine.begin() as conn:
-                image_rows.release(conn, list(unit.work), self.worker.id)
-            self.pool.discard()
+            log.exception("face pool broken", extra={"worker": self.ctx.id})
+            with self.ctx.engine.begin() as conn:
+                image_rows.release(conn, list(unit.work), self.ctx.id)
+            self.ctx.pool.discard()
             self.pause(POOL_PAUSE)
             return True
-
-    # --- used by the unit and by the encode_box job -------------------------------------
-
-    def fetch(self, url: str) -> bytes:
-        """Download from the upload host only, with the cap and timeout (thread-safe)."""
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = http_session(
-                self.worker.cfg, timeout=self.worker.cfg.worker.download_timeout)
-        cfg = self.worker.cfg
-        return download(session, url, upload_host=cfg.wiki.upload_host,
-                        max_bytes=cfg.worker.max_download_bytes,
-                        timeout=cfg.worker.download_timeout)
-
-    def fetch_ticking(self, url: str, tick: Callable[[], object]) -> bytes:
-        """``fetch`` in a download thread, ticking meanwhile (a slow transfer may take up to
-        ``download_timeout``, longer than the health check allows the loop to be silent)."""
-        future = self._downloads.submit(self.fetch, url)
-        while True:
-            try:
-                return future.result(timeout=0.5)
-            except cf.TimeoutError:
-                tick()
 
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
@@ -141,20 +103,21 @@ class ImageProcessor:
 class _Unit:
     def __init__(self, processor: ImageProcessor) -> None:
         self.p = processor
-        self.worker = processor.worker
-        self.owner = self.worker.id
-        self.lease = self.worker.cfg.worker.lease_seconds
-        self.batch = self.worker.cfg.worker.batch_size
+        self.ctx = processor.ctx
+        self.pool = self.ctx.pool
+        self.owner = self.ctx.id
+        self.lease = self.ctx.lease_seconds
+        self.batch = self.ctx.cfg.worker.batch_size
         self.work: dict[int, _Work] = {}
         self.stats = UnitStats()
-        self.ticker = Ticker(self.worker, "images",
+        self.ticker = Ticker(self.ctx, "images",
                              renew=lambda conn: image_rows.renew(conn, list(self.work),
                                                                  self.owner, self.lease))
 
     def run(self) -> bool:
         started = last = time.monotonic()
         end = started + UNIT_SECONDS
-        size = self.p.pool.pool.size
+        size = self.pool.size
         claiming = True
         while True:
             now = time.monotonic()
@@ -163,7 +126,7 @@ class _Unit:
             last = now
             if claiming and self._backlog() <= 2 * size:  # the pool's queue runs low
                 if (self.ticker.stopping or now > end or now < self.p.paused_until
-                        or self._boxes_waiting()):
+                        or self._urgent_job_waiting()):
                     claiming = False
                 else:
                     claiming = self._claim_more()
@@ -173,9 +136,9 @@ class _Unit:
             self.ticker()
         self.stats.seconds = time.monotonic() - started
         if self.stats.claimed:
-            with self.worker.engine.begin() as conn:
+            with self.ctx.engine.begin() as conn:
                 for project_id in self.stats.projects_with_faces:
-                    enqueue_train(conn, project_id)
+                    jobs.enqueue_train(conn, project_id, delay=TRAIN_DELAY)
                 worker_rows.count_done(conn, self.owner, self.stats.done + self.stats.skipped)
             log.info("images unit", extra={
                 "worker": self.owner, "children": size,
@@ -186,17 +149,16 @@ class _Unit:
     def _backlog(self) -> int:
         return len(self.work)
 
-    def _boxes_waiting(self) -> bool:
-        # A person waits for a drawn box: end the unit early so the job runner gets to it.
+    def _urgent_job_waiting(self) -> bool:
         if not self.stats.claimed:
             return False
-        with self.worker.engine.connect() as conn:
-            return faces_store.boxes_waiting(conn)
+        with self.ctx.engine.connect() as conn:
+            return jobs.ready(conn, URGENT_JOBS)
 
     # --- claiming -----------------------------------------------------------------------
 
     def _claim_more(self) -> bool:
-        with self.worker.engine.begin() as conn:
+        with self.ctx.engine.begin() as conn:
             claimed = image_rows.claim_pending(conn, self.owner, self.lease, self.batch,
                                                after_project=self.p.last_project)
         if not claimed:
@@ -205,31 +167,31 @@ class _Unit:
         self.stats.claimed += len(claimed)
         self.ticker()
         try:
-            infos = image_infos(self.p.api, [c.page_id for c in claimed], self.p.width)
+            infos = image_infos(self.ctx.wiki.commons, [c.page_id for c in claimed],
+                                self.p.width).by_pageid()
         except WikiError as exc:
-            self._api_failed(claimed, exc)
+            self._api_failed(claimed, failure_of(exc))
             return False
         for image in claimed:
-            self._start(image, infos[image.page_id])
+            self._start(image, infos.get(image.page_id))
         return True
 
-    def _api_failed(self, claimed: list[ClaimedImage], exc: WikiError) -> None:
-        outcome = classify(exc, oauth=False)
-        wait = outcome.seconds if isinstance(outcome, WikiRetryLater) else API_PAUSE
-        log.warning("imageinfo failed", extra={"worker": self.owner, "error": str(exc),
+    def _api_failed(self, claimed: list[ClaimedImage], failure: Failure) -> None:
+        wait = failure.retry_after if failure.throttle and failure.retry_after else API_PAUSE
+        log.warning("imageinfo failed", extra={"worker": self.owner, "error": str(failure),
                                                "wait": wait})
         self.p.pause(wait)
-        if isinstance(outcome, WikiRetryLater):
-            self._defer([c.id for c in claimed], wait, f"imageinfo: {exc}")
+        if failure.throttle:
+            self._defer([c.id for c in claimed], wait, f"imageinfo: {failure}")
         else:
             for image in claimed:
-                self._fail(image, Failure("api_error", f"imageinfo: {exc}", True))
+                self._fail(image, Failure("api_error", f"imageinfo: {failure}", True))
 
-    def _start(self, image: ClaimedImage, info: FileInfo) -> None:
-        if info.missing:
+    def _start(self, image: ClaimedImage, info: ImageInfo | None) -> None:
+        if info is None:
             self._fail(image, Failure("missing", "the file is not on Commons (deleted?)", False))
         elif not is_photo_mime(info.mime):
-            with self.worker.engine.begin() as conn:
+            with self.ctx.engine.begin() as conn:
                 image_rows.record_skipped(conn, image.id, self.owner, info.mime,
                                           f"not a photograph ({info.mime or 'no MIME type'})")
             self.stats.skipped += 1
@@ -237,7 +199,7 @@ class _Unit:
             self._fail(image, Failure("no_thumbnail", "imageinfo gave no thumbnail URL", True))
         else:
             work = _Work(image, info)
-            work.future = self.p._downloads.submit(self.p.fetch, info.thumb_url)
+            work.future = self.ctx.downloads.start(info.thumb_url)
             self.work[image.id] = work
 
     # --- the event pump -----------------------------------------------------------------
@@ -247,7 +209,7 @@ class _Unit:
         for work in downloading:
             if work.future is not None and work.future.done():
                 self._downloaded(work)
-        pool = self.p.pool.pool
+        pool = self.pool
         still = [w.future for w in self.work.values() if w.future is not None]
         if any(w.in_pool for w in self.work.values()):
             for task_id, result in pool.results(timeout=0.05 if still else 0.5):
@@ -272,7 +234,7 @@ class _Unit:
             log.exception("download crashed", extra={"worker": self.owner})
             self._fail(work.image, Failure("internal", f"{type(exc).__name__}: {exc}", True))
             return
-        self.p.pool.pool.submit(DetectTask(work.image.id, data, max_width=self.p.width))
+        self.pool.submit(DetectTask(work.image.id, data, max_width=self.p.width))
         work.in_pool = True
 
     def _throttled(self, work: _Work, failure: Failure) -> None:
@@ -288,7 +250,7 @@ class _Unit:
 
     def _finished(self, work: _Work, result: Any) -> None:
         if isinstance(result, ImageError):
-            self._fail(work.image, from_image_error(result))
+            self._fail(work.image, failure_of(result))
             return
         if not isinstance(result, DetectResult):
             self._fail(work.image, Failure("internal", f"unexpected result {result!r}", True))
@@ -297,10 +259,10 @@ class _Unit:
         thumb = ThumbInfo(info.thumb_url, result.width, result.height, info.mime,
                           info.width, info.height)
         project_id = work.image.project_id
-        with self.worker.engine.begin() as conn:
+        with self.ctx.engine.begin() as conn:
             stored = image_rows.record_done(conn, work.image.id, self.owner, thumb, result.faces)
             if stored and result.faces and project_id not in self.stats.projects_with_faces:
-                enqueue_train(conn, project_id)
+                jobs.enqueue_train(conn, project_id, delay=TRAIN_DELAY)
         self.work.pop(work.image.id, None)
         if stored:
             self.stats.done += 1
@@ -312,8 +274,8 @@ class _Unit:
 
     def _fail(self, image: ClaimedImage, failure: Failure) -> None:
         attempt = image.attempts + 1
-        retry_at = self.p.policy.next_try(attempt, failure, utcnow())
-        with self.worker.engine.begin() as conn:
+        retry_at = self.ctx.retry_policy.next_try(attempt, failure, utcnow())
+        with self.ctx.engine.begin() as conn:
             image_rows.record_failure(conn, image.id, self.owner, failure.kind,
                                       failure.message, retry_at)
         self.work.pop(image.id, None)
@@ -327,7 +289,7 @@ class _Unit:
 
     def _defer(self, image_ids: list[int], seconds: float, reason: str) -> None:
         until = utcnow() + dt.timedelta(seconds=seconds)
-        with self.worker.engine.begin() as conn:
+        with self.ctx.engine.begin() as conn:
             image_rows.defer(conn, image_ids, self.owner, until, reason)
         for image_id in image_ids:
             self.work.pop(image_id, None)

@@ -10,12 +10,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
-if TYPE_CHECKING:
-    from worker.main import Worker
+from worker.context import WorkerContext
 
 log = logging.getLogger("likeness.worker.ticker")
 
@@ -26,11 +24,11 @@ Renewer = Callable[[Connection], int]
 
 
 class Ticker:
-    def __init__(self, worker: Worker, what: str, renew: Renewer | None = None) -> None:
-        self.worker = worker
+    def __init__(self, ctx: WorkerContext, what: str, renew: Renewer | None = None) -> None:
+        self.ctx = ctx
         self.what = what
         self.renew = renew
-        self.renew_every = max(1.0, worker.cfg.worker.lease_seconds / 4)
+        self.renew_every = max(1.0, ctx.lease_seconds / 4)
         self._last_beat = self._last_renew = time.monotonic()
         self.lost = False
 
@@ -39,20 +37,20 @@ class Ticker:
         now = time.monotonic()
         if now - self._last_beat >= BEAT_EVERY:
             self._last_beat = now
-            self.worker.beat("busy", self.what)
+            self.ctx.beat("busy", self.what)
         if self.renew is not None and now - self._last_renew >= self.renew_every:
             self._last_renew = now
             try:
-                with self.worker.engine.begin() as conn:
+                with self.ctx.engine.begin() as conn:
                     if self.renew(conn) == 0:
                         self.lost = True
             except Exception:
                 # A failed renewal is retried at the next tick; the lease has slack for that.
                 log.warning("lease renewal failed", exc_info=True,
-                            extra={"worker": self.worker.id, "unit": self.what})
+                            extra={"worker": self.ctx.id, "unit": self.what})
         return not self.lost
 
     @property
     def stopping(self) -> bool:
         """Shutdown was requested (finish the current step, start nothing new)."""
-        return self.worker.shutdown.requested
+        return self.ctx.shutdown.requested

@@ -98,8 +98,7 @@ def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, b
         box_width=box.width, box_height=box.height, encoding=None, source="manual",
         state="encoding", created_by=user_id, created_at=now,
     )).inserted_primary_key[0]
-    jobs.enqueue(conn, "encode_box", project_id=project_id, face_id=face_id, user_id=user_id,
-                 payload={"replaces": replaces}, dedupe_key=f"encode_box:{face_id}")
+    jobs.enqueue_encode_box(conn, project_id, face_id, user_id)
     # The drawer says whose face it is (recorded like any answer, undoable).
     decisions.record(conn, project_id=project_id, face_id=face_id, user_id=user_id,
                      answer=answer, via="box", client_token=client_token, now=now,

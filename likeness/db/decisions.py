@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 
 from likeness.db import jobs
 from likeness.db.schema import decisions, faces, projects, utcnow
-from likeness.db.schema import jobs as job_rows
 
 LABEL_OF = {"yes": "yes", "approve": "yes", "no": "no", "reject": "no", "not_face": "not_face"}
 ANSWERS = frozenset({"yes", "no", "not_face", "skip", "approve", "reject"})
@@ -185,11 +184,7 @@ def request_training(conn: Connection, project_id: int) -> None:
     While a train job is still queued it will see this answer when it starts, so the common
     case is one indexed read instead of a failing insert in a savepoint.
     """
-    key = f"train:{project_id}"
-    waiting = conn.execute(select(job_rows.c.id).where(
-        job_rows.c.dedupe_key == key, job_rows.c.state == "queued")).first()
-    if waiting is None:
-        jobs.enqueue(conn, "train", project_id=project_id, dedupe_key=key)
+    jobs.enqueue_train(conn, project_id)
 
 
 def history(conn: Connection, face_id: int) -> list:

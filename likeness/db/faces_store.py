@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, insert, select, update
 
-from likeness.db.schema import faces, images, jobs, utcnow
+from likeness.db.schema import faces, images, utcnow
 
 SEED_ORIGINS = ("reference", "depicts")  # images.origin values whose faces are seeds
 
@@ -91,14 +91,6 @@ def fail_box(conn: Connection, face_id: int) -> bool:
     return conn.execute(update(faces).where(
         and_(faces.c.id == face_id, faces.c.state == "encoding")).values(state="error")
     ).rowcount == 1
-
-
-def boxes_waiting(conn: Connection) -> bool:
-    """Whether a drawn box's encode_box job is ready to run (someone is waiting for it)."""
-    now = utcnow()
-    return conn.execute(select(jobs.c.id).where(
-        jobs.c.kind == "encode_box", jobs.c.state == "queued",
-        or_(jobs.c.run_after.is_(None), jobs.c.run_after <= now)).limit(1)).first() is not None
 
 
 def image_faces(conn: Connection, image_id: int) -> list[Any]:

@@ -288,3 +288,10 @@ def failed_images(conn: Connection, project_id: int, limit: int = 100,
 
 def get(conn: Connection, image_id: int) -> Any:
     return conn.execute(select(images).where(images.c.id == image_id)).first()
+
+
+def reference_thumb_url(conn: Connection, project_id: int) -> str | None:
+    """The thumbnail the worker fetched of the project's reference (P18) photo, if any."""
+    return conn.execute(select(images.c.thumb_url).where(
+        images.c.project_id == project_id, images.c.origin == "reference",
+        images.c.thumb_url.is_not(None)).limit(1)).scalar()

@@ -1,10 +1,17 @@
-"""The job queue: on-demand and scheduled work that the web app asks of the workers."""
+"""The job queue: on-demand and scheduled work that the web app asks of the workers.
+
+Job kinds and their dedupe keys are defined here once: code queues work through the
+``enqueue_*`` helpers, never by spelling a kind or a key (a typo would make a second job, or
+none). The worker maps every ``JobKind`` to a handler (tests/test_worker_loop.py checks that
+each kind has one).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
@@ -12,6 +19,69 @@ from sqlalchemy.exc import IntegrityError
 
 from likeness.db import claims
 from likeness.db.schema import jobs, utcnow
+
+
+class JobKind(StrEnum):
+    CRAWL = "crawl"            # list a project's category tree into images
+    SEED = "seed"              # P18 photos and files already depicting the item
+    TRAIN = "train"            # retrain a project's model and re-score its faces
+    ENCODE_BOX = "encode_box"  # encode a box a person drew
+    UNDO_EDITS = "undo_edits"  # queue removal of a project's statements
+
+
+def dedupe_key(kind: JobKind, subject_id: int) -> str:
+    """The one open job of this kind per project (per face for encode_box)."""
+    return f"{kind}:{subject_id}"
+
+
+def enqueue_crawl(conn: Connection, project_id: int, user_id: int | None = None) -> int | None:
+    return enqueue(conn, JobKind.CRAWL, project_id=project_id, user_id=user_id,
+                   dedupe_key=dedupe_key(JobKind.CRAWL, project_id))
+
+
+def enqueue_seed(conn: Connection, project_id: int) -> int | None:
+    return enqueue(conn, JobKind.SEED, project_id=project_id,
+                   dedupe_key=dedupe_key(JobKind.SEED, project_id))
+
+
+def enqueue_train(conn: Connection, project_id: int, *, force: bool = False,
+                  delay: dt.timedelta | None = None) -> int | None:
+    """Retrain soon. While a train job is still queued it will see everything that changed
+    until it starts, so the common case is one indexed read instead of a failing insert."""
+    key = dedupe_key(JobKind.TRAIN, project_id)
+    if not force and conn.execute(select(jobs.c.id).where(
+            jobs.c.dedupe_key == key, jobs.c.state == "queued")).first() is not None:
+        return None
+    return enqueue(conn, JobKind.TRAIN, project_id=project_id, dedupe_key=key,
+                   payload={"force": True} if force else None,
+                   run_after=utcnow() + delay if delay else None)
+
+
+def enqueue_encode_box(conn: Connection, project_id: int, face_id: int,
+                       user_id: int | None) -> int | None:
+    return enqueue(conn, JobKind.ENCODE_BOX, project_id=project_id, face_id=face_id,
+                   user_id=user_id, dedupe_key=dedupe_key(JobKind.ENCODE_BOX, face_id))
+
+
+def enqueue_undo_edits(conn: Connection, project_id: int, user_id: int,
+                       batch_id: str) -> int | None:
+    return enqueue(conn, JobKind.UNDO_EDITS, project_id=project_id, user_id=user_id,
+                   payload={"batch_id": batch_id},
+                   dedupe_key=dedupe_key(JobKind.UNDO_EDITS, project_id))
+
+
+def ready(conn: Connection, kinds: tuple[JobKind, ...]) -> bool:
+    """Whether a queued job of these kinds may run now."""
+    now = utcnow()
+    return conn.execute(select(jobs.c.id).where(
+        jobs.c.kind.in_(kinds), jobs.c.state == "queued",
+        or_(jobs.c.run_after.is_(None), jobs.c.run_after <= now)).limit(1)).first() is not None
+
+
+def open_job_state(conn: Connection, kind: JobKind, project_id: int) -> str | None:
+    """'queued' or 'running' while the project's one job of this kind is open, else None."""
+    return conn.execute(select(jobs.c.state).where(
+        jobs.c.dedupe_key == dedupe_key(kind, project_id))).scalar_one_or_none()
 
 
 @dataclass(frozen=True)
@@ -26,13 +96,14 @@ class Job:
     dedupe_key: str | None = None
 
 
-def enqueue(conn: Connection, kind: str, *, project_id: int | None = None,
+def enqueue(conn: Connection, kind: JobKind, *, project_id: int | None = None,
             face_id: int | None = None, user_id: int | None = None,
             payload: dict[str, Any] | None = None, dedupe_key: str | None = None,
             run_after: dt.datetime | None = None) -> int | None:
     """Queue a job; with ``dedupe_key``, at most one open job per key (returns None if one is).
 
-    Runs in a savepoint so a duplicate does not spoil the caller's transaction.
+    Runs in a savepoint so a duplicate does not spoil the caller's transaction. Prefer the
+    ``enqueue_*`` helpers, which know each kind's dedupe key.
     """
     try:
         with conn.begin_nested():

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from likeness.db import jobs
+from likeness.db import crawl_schedule, jobs
 from likeness.db.schema import faces, images, project_members, projects, utcnow
 
 STATUSES = ("active", "paused", "archived")
@@ -64,12 +64,11 @@ def create(conn: Connection, *, owner_id: int, qid: str, label: str, category: s
     project_id = conn.execute(insert(projects).values(
         owner_id=owner_id, qid=qid, label=label, description=description,
         reference_file=reference_file, category=category, depth=depth, threshold=threshold,
-        status="active", next_crawl_at=now, last_activity_at=now,
+        status="active", last_activity_at=now,
     )).inserted_primary_key[0]
     conn.execute(insert(project_members).values(
         project_id=project_id, user_id=owner_id, role="owner"))
-    jobs.enqueue(conn, "crawl", project_id=project_id, user_id=owner_id,
-                 dedupe_key=f"crawl:{project_id}")
+    jobs.enqueue_crawl(conn, project_id, owner_id)
     return project_id
 
 
@@ -91,19 +90,16 @@ def update_settings(conn: Connection, project_id: int, **values: Any) -> None:
     before = conn.execute(select(projects.c.share_knowledge, projects.c.seed_outside_tree)
                           .where(projects.c.id == project_id)).first()
     values = {**values, "last_activity_at": now}
-    if values.get("status") == "active" or "depth" in values:
-        values["next_crawl_at"] = now
     conn.execute(update(projects).where(projects.c.id == project_id).values(**values))
     if values.get("status") == "active" or "depth" in values:
-        jobs.enqueue(conn, "crawl", project_id=project_id, dedupe_key=f"crawl:{project_id}")
+        crawl_schedule.request_crawl(conn, project_id)
     if before is None:
         return
     if "share_knowledge" in values and bool(values["share_knowledge"]) != before.share_knowledge:
         # Shared positives join or leave the model: retrain even without new answers.
-        jobs.enqueue(conn, "train", project_id=project_id, payload={"force": True},
-                     dedupe_key=f"train:{project_id}")
+        jobs.enqueue_train(conn, project_id, force=True)
     if values.get("seed_outside_tree") and not before.seed_outside_tree:
-        jobs.enqueue(conn, "seed", project_id=project_id, dedupe_key=f"seed:{project_id}")
+        jobs.enqueue_seed(conn, project_id)
 
 
 def delete_project(conn: Connection, project_id: int) -> bool:

@@ -15,7 +15,7 @@ Wikidata Image Positions. Ties go to the lowest face id, so the choice is stable
 Regions: the boxes are fractions of the image as displayed (after EXIF orientation). Commons
 renders thumbnails and reports width/height with EXIF rotation applied, and P2677 (read by
 Wikidata Image Positions) describes the image as displayed, so the fractions map to ``pct:``
-directly; 1 decimal (0.1 %: 4 px on a 4000 px photo) is finer than any face box is accurate.
+directly (``Box.to_iiif``).
 """
 
 from __future__ import annotations
@@ -29,21 +29,6 @@ from sqlalchemy import Connection
 from likeness.db import edits as edit_rows
 from likeness.db.edits import ConfirmedFace, Wanted
 from likeness.faces.types import Box, BoxError
-
-REGION_DECIMALS = 1
-
-
-def region_of(box: tuple[float, float, float, float]) -> str:
-    """IIIF ``pct:x,y,w,h`` for a stored box (fractions), rounded and kept inside [0, 100]."""
-    left, top, width, height = (float(v) for v in box)
-    # Clamp tiny float overshoots (a box touching the right edge may sum to 1.0000001).
-    # Keep at least one rounding step (0.1 %) inside on each axis, so a box in the far corner
-    # cannot round to x=100 with a non-zero width.
-    step = 10.0 ** -(REGION_DECIMALS + 2)
-    left, top = min(max(left, 0.0), 1.0 - step), min(max(top, 0.0), 1.0 - step)
-    width = min(max(width, step), 1.0 - left)
-    height = min(max(height, step), 1.0 - top)
-    return Box(left, top, width, height).to_iiif(decimals=REGION_DECIMALS)
 
 
 def choose_face(faces: Iterable[ConfirmedFace]) -> ConfirmedFace | None:
@@ -71,7 +56,7 @@ def wanted_edits(conn: Connection, project_id: int, qid: str) -> list[Wanted]:
         if face is None:
             continue
         try:
-            region = region_of(face.box)
+            region = Box(*face.box).to_iiif()
         except BoxError:
             continue  # a degenerate stored box: nothing sensible to write
         newest = max(f.confirmed_by for f in by_page[page_id])

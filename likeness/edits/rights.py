@@ -19,25 +19,21 @@ from likeness.db import users as users_db
 from likeness.db.schema import utcnow
 from likeness.db.users import StoredRights
 from likeness.tokens import LoginRequired, OAuthUnavailable, fresh_access_token
-from likeness.useragent import user_agent
-from likeness.wiki.api import ActionApi
 from likeness.wiki.errors import WikiError
-from likeness.wiki.http import RetryPolicy, make_session
+from likeness.wiki.factory import INTERACTIVE, make_clients
 from likeness.wiki.userinfo import edit_rights
 
 log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 600       # a block can start or end at any time: ask again after this
-TIMEOUT = 5.0               # a page waits for this call: one short try
 
 
 def check(engine: Engine, cfg: Config, user_id: int) -> StoredRights:
     """Ask Commons now and store the answer; returns what is known afterwards."""
     try:
         token = fresh_access_token(engine, cfg, user_id)
-        session = make_session(user_agent(cfg), access_token=token, timeout=TIMEOUT,
-                               retry=RetryPolicy(attempts=1))
-        rights = edit_rights(ActionApi(cfg.wiki.commons_api, session, maxlag_retries=0))
+        # A page waits for this call: one short try (the factory's interactive use).
+        rights = edit_rights(make_clients(cfg, token, use=INTERACTIVE).commons)
     except (LoginRequired, OAuthUnavailable, WikiError) as exc:
         log.info("rights.unknown", extra={"user": user_id, "error": str(exc)[:200]})
         with engine.connect() as conn:

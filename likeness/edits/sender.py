@@ -30,9 +30,9 @@ from sqlalchemy import Engine
 from likeness.config import Config
 from likeness.db import edits as edit_rows
 from likeness.db.edits import ConfirmedFace, Edit
-from likeness.edits.plan import choose_face, region_of
+from likeness.edits.plan import choose_face
+from likeness.faces.types import Box
 from likeness.tokens import LoginRequired, OAuthUnavailable, fresh_access_token
-from likeness.useragent import user_agent
 from likeness.wiki import writes
 from likeness.wiki.api import ActionApi
 from likeness.wiki.commons import MediaInfo, get_mediainfo
@@ -47,7 +47,7 @@ from likeness.wiki.errors import (
     WikiError,
     classify,
 )
-from likeness.wiki.http import RetryPolicy, make_session
+from likeness.wiki.factory import SENDER, make_clients
 from likeness.wiki.statements import DEPICTS, REGION, Statement
 
 log = logging.getLogger("likeness.edits")
@@ -363,7 +363,7 @@ class _Attempt:
             best = trusted_face(conn, edit)
             if best is None:
                 return False
-            region = region_of(best.box)
+            region = Box(*best.box).to_iiif()
             edit_rows.switch_face(conn, edit.id, self.s.owner, best.face_id, region)
         self.edit = replace(edit, face_id=best.face_id, region=region)
         return True
@@ -440,7 +440,4 @@ def project_link(cfg: Config, project_id: int) -> str:
 def commons_api(cfg: Config, access_token: str) -> ActionApi:
     """A Commons client for one user's token. Short GET retries: the worker loop must keep
     beating, and every POST is sent once (the edit is re-read and retried later instead)."""
-    session = make_session(user_agent(cfg), access_token=access_token, timeout=cfg.wiki.timeout,
-                           retry=RetryPolicy(attempts=2, backoff=1.0, max_wait=5.0))
-    return ActionApi(cfg.wiki.commons_api, session, write_maxlag=cfg.wiki.maxlag,
-                     maxlag_retries=0)
+    return make_clients(cfg, access_token, use=SENDER).commons

@@ -6,10 +6,11 @@ as ``success: 1`` and ``missing: ""``; test for key presence). Writes get ``maxl
 ``maxlag`` after Retry-After (bounded); POSTs are never retried here: the caller classifies the
 raised error with ``likeness.wiki.errors.classify`` and decides.
 
-Why not ``mwapi.Session``: it raises ``APIError`` from the body alone, dropping the HTTP status
-and the ``Retry-After`` / ``MediaWiki-API-Error`` headers that the retry policy needs; it does not
-read the ``errors`` list of ``errorformat=plaintext``; and it wraps ``requests`` anyway. Plain
-``requests`` through ``WikiSession`` is shorter than working around those gaps.
+Continued queries go through ``mwapi.Session`` (its continuation protocol) on our own requests
+session. mwapi raises ``APIError`` from the body alone, so every answer passes through
+``_exchange`` first, which turns an error into our typed ``WikiError`` with the HTTP status and
+the ``Retry-After``/``MediaWiki-API-Error`` headers the retry policy needs; mwapi only ever sees
+successful answers.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+import mwapi
+import mwapi.errors
 import requests
 import urllib3.exceptions
 
@@ -27,6 +32,7 @@ from likeness.wiki.errors import (
     ApiError,
     ResponseFormatError,
     TransportError,
+    WikiError,
     parse_retry_after,
 )
 from likeness.wiki.http import WikiSession
@@ -67,6 +73,11 @@ class ActionApi:
     ) -> None:
         self.api_url = api_url
         self.session = session
+        parts = urlsplit(api_url)
+        # mwapi sends through _MwapiTransport, which adds our error handling to our session.
+        self._mwapi = mwapi.Session(f"{parts.scheme}://{parts.netloc}", api_path=parts.path,
+                                    user_agent=session.headers.get("User-Agent"),
+                                    session=_MwapiTransport(self))
         self.write_maxlag = write_maxlag
         self.read_maxlag = read_maxlag      # the worker sets 5 so crawls back off under lag
         self.maxlag_retries = maxlag_retries
@@ -81,20 +92,7 @@ class ActionApi:
 
     def get(self, params: Params) -> dict[str, Any]:
         """A read. Retries on ``maxlag`` (waiting Retry-After, at most ``max_wait``)."""
-        query = self._with_defaults(params)
-        if self.read_maxlag is not None and "maxlag" not in query:
-            query["maxlag"] = str(self.read_maxlag)
-        for attempt in range(self.maxlag_retries + 1):
-            try:
-                return self._send("GET", query)
-            except ApiError as err:
-                if err.code != "maxlag" or attempt == self.maxlag_retries:
-                    raise
-                wait = min(err.retry_after if err.retry_after is not None
-                           else MAXLAG_DEFAULT_WAIT, self.max_wait)
-                log.info("wiki.maxlag_wait", extra={"wait": wait, "lag": err.lag})
-                self._sleep(wait)
-        raise AssertionError("unreachable")
+        return self._exchange("GET", self._read_params(params))
 
     def post(self, params: Params, *, write: bool = True) -> dict[str, Any]:
         """A POST, sent exactly once. ``write=True`` adds ``maxlag`` and ``assert=user``."""
@@ -102,20 +100,26 @@ class ActionApi:
         if write:
             form.setdefault("maxlag", str(self.write_maxlag))
             form.setdefault("assert", "user")
-        return self._send("POST", form)
+        return self._exchange("POST", form)
 
     def continued(self, params: Params) -> Iterator[dict[str, Any]]:
-        """Yield every response of a continued query (copy the whole ``continue`` object each
-        time; the previous continue values are dropped, as the API expects)."""
-        base = dict(params)
-        current = dict(base)
+        """Yield every answer of a continued query, by mwapi's continuation.
+
+        mwapi merges each ``continue`` object into the request and keeps earlier keys: right
+        for list modules and for prop modules over a fixed set of pages (every use here), not
+        for a generator combined with a prop module, whose stale ``iicontinue`` would skip
+        pages of the next batch; this client has no such query."""
+        answers = self._mwapi.get(continuation=True, **self._read_params(params))
         while True:
-            doc = self.get(current)
-            yield doc
-            cont = doc.get("continue")
-            if not cont:
+            try:
+                yield next(answers)
+            except StopIteration:
                 return
-            current = {**base, **cont}
+            except mwapi.errors.RequestError as exc:
+                # Our typed error, raised inside the transport and wrapped by mwapi.
+                if isinstance(exc.__cause__, WikiError):
+                    raise exc.__cause__ from None
+                raise
 
     # ---- internals -------------------------------------------------------------------------
 
@@ -125,17 +129,58 @@ class ActionApi:
         out.setdefault("formatversion", "2")
         return out
 
-    def _send(self, method: str, params: dict[str, str]) -> dict[str, Any]:
+    def _read_params(self, params: Params) -> dict[str, str]:
+        query = self._with_defaults(params)
+        if self.read_maxlag is not None and "maxlag" not in query:
+            query["maxlag"] = str(self.read_maxlag)
+        return query
+
+    def _exchange(self, method: str, params: dict[str, str]) -> dict[str, Any]:
+        """The decoded answer. Sent once (a GET again after maxlag, bounded); any error
+        raises a typed WikiError."""
+        for attempt in range(self.maxlag_retries + 1 if method == "GET" else 1):
+            try:
+                return _decode(method, self._send(method, params))
+            except ApiError as err:
+                if err.code != "maxlag" or attempt == self.maxlag_retries or method != "GET":
+                    raise
+                wait = min(err.retry_after if err.retry_after is not None
+                           else MAXLAG_DEFAULT_WAIT, self.max_wait)
+                log.info("wiki.maxlag_wait", extra={"wait": wait, "lag": err.lag})
+                self._sleep(wait)
+        raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
+
+    def _send(self, method: str, params: dict[str, str]) -> requests.Response:
         try:
             if method == "GET":
-                resp = self.session.get(self.api_url, params=params)
-            else:
-                resp = self.session.post(self.api_url, data=params)
+                return self.session.get(self.api_url, params=params)
+            return self.session.post(self.api_url, data=params)
         except requests.exceptions.RequestException as exc:
             raise TransportError(method, self.api_url, _describe(exc),
                                  maybe_applied=method == "POST" and _may_have_arrived(exc),
                                  ) from exc
-        return _decode(method, resp)
+
+
+class _MwapiTransport:
+    """The object mwapi sends with: our session through ``ActionApi._exchange``. mwapi's own
+    headers, timeout and flags are dropped: the session sets User-Agent, token and timeout."""
+
+    def __init__(self, api: ActionApi) -> None:
+        self.api = api
+
+    def request(self, method: str, url: str, params: dict[str, str] | None = None,
+                data: dict[str, str] | None = None, **_mwapi_options: Any) -> _Answer:
+        return _Answer(self.api._exchange(method.upper(), (params if data is None else data) or {}))
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A decoded answer, shaped as the response mwapi reads."""
+
+    body: dict[str, Any]
+
+    def json(self) -> dict[str, Any]:
+        return self.body
 
 
 def _decode(method: str, resp: requests.Response) -> dict[str, Any]:

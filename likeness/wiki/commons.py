@@ -20,9 +20,9 @@ from likeness.wiki.statements import (
 from likeness.wiki.titles import category_title, file_title
 
 __all__ = [
-    "CategoryInfo", "CategoryMember", "ImageInfo", "MediaInfo", "Missing", "MissingFile",
-    "SearchHit", "Statement", "category_info", "get_mediainfo", "image_infos",
-    "iter_category_images", "iter_category_members", "lookup_image_infos", "search_depicts",
+    "CategoryInfo", "CategoryMember", "ImageInfo", "ImageInfos", "MediaInfo", "Missing",
+    "MissingFile", "SearchHit", "Statement", "category_info", "category_members",
+    "get_mediainfo", "image_infos", "search_depicts", "subcategories",
 ]
 
 BATCH = 50                 # ids/titles per request; also imageinfo's 50-thumbnail limit
@@ -105,15 +105,15 @@ class Missing:
 
 # ---- categories ----------------------------------------------------------------------------
 
-def iter_category_members(
+def category_members(
     api: ActionApi,
     category: str,
     types: Sequence[str] = ("file", "subcat"),
     since: dt.datetime | str | None = None,
     limit: int | str = "max",
-) -> Iterator[CategoryMember]:
-    """Members of one category (not recursive; the caller walks subcats and remembers visited
-    categories, as the Commons category graph has cycles).
+) -> Iterator[list[CategoryMember]]:
+    """Members of one category, one API answer at a time (not recursive; the caller walks
+    subcats and remembers visited categories, as the Commons category graph has cycles).
 
     ``since``: only members added to the category at or after this time (naive UTC or an ISO
     string). This needs ``cmsort=timestamp``; ``cmdir=newer`` lists oldest first, so
@@ -126,10 +126,20 @@ def iter_category_members(
     if since is not None:
         params.update(cmsort="timestamp", cmdir="newer", cmstart=_mw_timestamp(since))
     for doc in api.continued(params):
-        for m in doc.get("query", {}).get("categorymembers", []):
-            yield CategoryMember(pageid=int(m["pageid"]), ns=int(m["ns"]), title=m["title"],
-                                 type=m.get("type") or _type_for_ns(int(m["ns"])),
-                                 timestamp=m.get("timestamp"))
+        members = doc.get("query", {}).get("categorymembers", [])
+        if not isinstance(members, list):
+            raise ResponseFormatError(f"categorymembers: unexpected answer {str(doc)[:200]}")
+        yield [CategoryMember(pageid=int(m["pageid"]), ns=int(m["ns"]), title=m["title"],
+                              type=m.get("type") or _type_for_ns(int(m["ns"])),
+                              timestamp=m.get("timestamp"))
+               for m in members]
+
+
+def subcategories(api: ActionApi, category: str) -> list[str]:
+    """Names (without ``Category:``) of a category's subcategories."""
+    return [member.title.split(":", 1)[1]
+            for page in category_members(api, category, types=("subcat",))
+            for member in page]
 
 
 def category_info(api: ActionApi, category: str) -> CategoryInfo:
@@ -147,20 +157,22 @@ def category_info(api: ActionApi, category: str) -> CategoryInfo:
 
 # ---- image info ----------------------------------------------------------------------------
 
+class ImageInfos(NamedTuple):
+    found: list[ImageInfo]       # in request order
+    missing: list[MissingFile]
+
+    def by_pageid(self) -> dict[int, ImageInfo]:
+        return {info.pageid: info for info in self.found}
+
+
 def image_infos(
     api: ActionApi, titles_or_pageids: Iterable[str | int], thumb_width: int
-) -> list[ImageInfo]:
-    """Image info with a ``thumb_width`` px thumbnail, in request order; missing files are
-    left out (use ``lookup_image_infos`` to get them too)."""
-    return lookup_image_infos(api, titles_or_pageids, thumb_width)[0]
+) -> ImageInfos:
+    """Image info with a ``thumb_width`` px thumbnail, and the files that do not exist.
 
-
-def lookup_image_infos(
-    api: ActionApi, titles_or_pageids: Iterable[str | int], thumb_width: int
-) -> tuple[list[ImageInfo], list[MissingFile]]:
-    """(found in request order, missing). Ints are page ids, strings are titles (``File:``
-    added when absent). Batches of 50 (the API's limit for titles/pageids and for thumbnails
-    per request); should an answer still carry ``iicontinue``, the parts are merged by pageid."""
+    Ints are page ids, strings are titles (``File:`` added when absent). Batches of 50 (the
+    API's limit for titles/pageids and for thumbnails per request); should an answer still
+    carry ``iicontinue``, the parts are merged by pageid."""
     items = list(titles_or_pageids)
     pageids = [int(i) for i in items if isinstance(i, int)]
     titles = [file_title(i) for i in items if not isinstance(i, int)]
@@ -178,31 +190,7 @@ def lookup_image_infos(
             ordered.append(found[pid])
             seen.add(pid)
     ordered.extend(info for pid, info in found.items() if pid not in seen)
-    return ordered, list(missing.values())
-
-
-def iter_category_images(
-    api: ActionApi, category: str, thumb_width: int, limit: int | str = "max"
-) -> Iterator[ImageInfo]:
-    """Files of one category with their image info in one pass (``generator=categorymembers``).
-
-    With more than 50 files per generator batch, Commons makes only 50 thumbnails per answer
-    and sends the rest after ``iicontinue`` (repeating the generator parameters and withholding
-    ``batchcomplete``); the parts are merged by pageid and each file is yielded once, when its
-    batch is complete. Order is not the category order."""
-    params = {"action": "query", "generator": "categorymembers",
-              "gcmtitle": category_title(category), "gcmtype": "file", "gcmlimit": limit,
-              "prop": "imageinfo", "iiprop": "url|size|mime", "iiurlwidth": int(thumb_width)}
-    pending: dict[int, ImageInfo] = {}
-    for doc in api.continued(params):
-        for page in _pages(doc):
-            infos = page.get("imageinfo")
-            if infos and "url" in infos[0] and "missing" not in page:
-                pending[int(page["pageid"])] = _image_info(page, infos[0])
-        if "batchcomplete" in doc:
-            yield from pending.values()
-            pending.clear()
-    yield from pending.values()
+    return ImageInfos(ordered, list(missing.values()))
 
 
 def _fetch_batch(api: ActionApi, key: str, batch: list[str], thumb_width: int,

@@ -32,7 +32,7 @@ _RETRYABLE_EXCEPTIONS = (
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class HttpRetry:
     """How idempotent requests are retried. ``attempts`` counts the first try."""
 
     attempts: int = 4
@@ -53,7 +53,7 @@ class WikiSession(requests.Session):
         user_agent: str,
         *,
         timeout: float = 20.0,
-        retry: RetryPolicy | None = None,
+        retry: HttpRetry | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__()
@@ -61,7 +61,7 @@ class WikiSession(requests.Session):
             raise ValueError("a User-Agent naming the tool and a contact is required")
         self.headers["User-Agent"] = user_agent
         self.timeout = timeout
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or HttpRetry()
         self._sleep = sleep
         adapter = HTTPAdapter(max_retries=0)   # no urllib3 Retry for any method
         self.mount("http://", adapter)
@@ -110,7 +110,7 @@ def make_session(
     *,
     access_token: str | None = None,
     timeout: float = 20.0,
-    retry: RetryPolicy | None = None,
+    retry: HttpRetry | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> WikiSession:
     """The session factory. ``user_agent`` comes from ``likeness.useragent.user_agent(cfg)``."""

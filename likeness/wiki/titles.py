@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from urllib.parse import quote, urlencode
 
@@ -53,3 +54,14 @@ def file_path_url(wiki_base: str, title: str, width: int | None = None) -> str:
     name = file_title(title).split(":", 1)[1]
     url = page_url(wiki_base, f"Special:FilePath/{name}")
     return f"{url}?{urlencode({'width': width})}" if width else url
+
+
+def upload_urls(upload_host: str, title: str, width: int) -> tuple[str, str]:
+    """(a ``width`` px thumbnail, the original) of a Commons file on the upload host, by
+    MediaWiki's hashed upload paths (no API call; the thumbnail exists for standard widths)."""
+    key = file_title(title).split(":", 1)[1].replace(" ", "_")
+    digest = hashlib.md5(key.encode("utf-8"), usedforsecurity=False).hexdigest()
+    quoted = quote(key, safe=";@$!*(),~:")
+    base = f"{upload_host.rstrip('/')}/wikipedia/commons"
+    hashed = f"{digest[0]}/{digest[:2]}/{quoted}"
+    return f"{base}/thumb/{hashed}/{width}px-{quoted}", f"{base}/{hashed}"

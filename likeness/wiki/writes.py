@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from likeness.faces.types import Box
 from likeness.wiki.api import ActionApi
 from likeness.wiki.errors import ApiError, ResponseFormatError
-from likeness.wiki.region import parse_region
 from likeness.wiki.statements import DEPICTS, REGION, check_mid, check_qid, parse_statements
 
 T = TypeVar("T")
@@ -62,7 +62,7 @@ def depicts_statement(qid: str, region_pct: str | None) -> dict[str, Any]:
         "rank": "normal",
     }
     if region_pct is not None:
-        parse_region(region_pct)
+        Box.from_iiif(region_pct)  # a malformed region is never sent
         stmt["qualifiers"] = {REGION: [{"snaktype": "value", "property": REGION,
                                         "datavalue": {"type": "string", "value": region_pct}}]}
         stmt["qualifiers-order"] = [REGION]
@@ -116,7 +116,7 @@ def add_region_qualifier(
     """Add (or, with ``snakhash``, replace) the P2677 region of an existing statement by
     wbsetqualifier. Returns the new revision id."""
     _check_guid(statement_id)
-    parse_region(region_pct)
+    Box.from_iiif(region_pct)
     doc = api.post(_write_params({
         "action": "wbsetqualifier", "claim": statement_id, "property": REGION,
         "snaktype": "value", "value": json.dumps(region_pct), "snakhash": snakhash,

@@ -4,17 +4,14 @@ token (retries record once), and draws missed faces (static/js/boxdraw.js)."""
 
 from __future__ import annotations
 
-import hashlib
-from urllib.parse import quote
-
 from flask import Blueprint, g, render_template, url_for
-from sqlalchemy import select
 
 from likeness.db import boxes, decisions, queue
-from likeness.db.schema import images
+from likeness.db.images import reference_thumb_url
+from likeness.wiki.titles import file_title, page_url, upload_urls
 from webapp import rights
 from webapp.access import current_user, member_required, require_labelling
-from webapp.api import api_error, json_body
+from webapp.api import api_error, client_token, id_list, int_value, json_body
 from webapp.context import config, engine
 from webapp.security import rate_limit
 
@@ -22,6 +19,7 @@ bp = Blueprint("label", __name__)
 
 CLASSIFY_ANSWERS = ("yes", "no", "not_face", "skip")
 REFERENCE_WIDTH = 330   # a standard thumbnail step on Commons
+HELD_LIMIT = 2 * queue.MAX_BATCH  # faces one page may hold (shown, prefetched, being answered)
 
 
 @bp.get("/projects/<int:project_id>/label")
@@ -46,8 +44,8 @@ def api_next(project_id: int) -> dict:
     """Reserve up to ``k`` more faces for me, renewing the ones I already ``held``."""
     require_labelling()
     body = json_body()
-    k = _int(body.get("k", 5), "k", 0, queue.MAX_BATCH)
-    held = _ids(body.get("held", []), "held")
+    k = int_value(body.get("k", 5), "k", 0, queue.MAX_BATCH)
+    held = id_list(body.get("held", []), "held", HELD_LIMIT)
     with engine().begin() as conn:
         found = queue.next_faces(conn, project_id, current_user().id, k, held=held)
     return {"faces": [f.as_json() for f in found]}
@@ -57,7 +55,7 @@ def api_next(project_id: int) -> dict:
 @member_required()
 def api_release(project_id: int) -> dict:
     """The page is closing: let others have my prefetched faces at once."""
-    ids = _ids(json_body().get("ids", []), "ids")
+    ids = id_list(json_body().get("ids", []), "ids", HELD_LIMIT)
     with engine().begin() as conn:
         released = queue.release(conn, current_user().id, ids)
     return {"released": released}
@@ -72,12 +70,12 @@ def api_answer(project_id: int) -> dict:
     answer = body.get("answer")
     if answer not in CLASSIFY_ANSWERS:
         api_error(400, "bad_answer", f"answer must be one of {', '.join(CLASSIFY_ANSWERS)}")
-    face_id = _int(body.get("face_id"), "face_id", 1, 2**31)
+    face_id = int_value(body.get("face_id"), "face_id", 1, 2**31)
     try:
         with engine().begin() as conn:
             done = decisions.record(conn, project_id=project_id, face_id=face_id,
                                     user_id=current_user().id, answer=answer,
-                                    via="classify", client_token=_token(body))
+                                    via="classify", client_token=client_token(body))
     except decisions.DecisionError as exc:
         api_error(404 if exc.code == "no_face" else 400, exc.code, str(exc))
     return {"decision_id": done.decision_id, "face_id": done.face_id, "answer": done.answer,
@@ -94,7 +92,7 @@ def api_undo(project_id: int) -> dict:
     try:
         with engine().begin() as conn:
             done = decisions.undo_latest(conn, project_id=project_id,
-                                         user_id=current_user().id, client_token=_token(body))
+                                         user_id=current_user().id, client_token=client_token(body))
             face = queue.face_details(conn, [done.face_id]) if done else []
     except decisions.DecisionError as exc:
         api_error(400, exc.code, str(exc))
@@ -119,15 +117,15 @@ def api_box(project_id: int) -> tuple[dict, int]:
     """A missed face (or a corrected box, with ``replaces``), as fractions of the image."""
     require_labelling()
     body = json_body()
-    image_id = _int(body.get("image_id"), "image_id", 1, 2**31)
+    image_id = int_value(body.get("image_id"), "image_id", 1, 2**31)
     replaces = body.get("replaces")
-    replaces = None if replaces is None else _int(replaces, "replaces", 1, 2**31)
+    replaces = None if replaces is None else int_value(replaces, "replaces", 1, 2**31)
     try:
         box = boxes.parse_box(body.get("box"))
         with engine().begin() as conn:
             face_id = boxes.add_box(conn, project_id=project_id, image_id=image_id,
                                     user_id=current_user().id, box=box, replaces=replaces,
-                                    client_token=_token(body),
+                                    client_token=client_token(body),
                                     answer=body.get("answer", "yes"))
             state = boxes.box_state(conn, project_id, face_id)
     except boxes.BoxError as exc:
@@ -157,40 +155,9 @@ def reference_photo(project_id: int, reference_file: str | None) -> dict | None:
     fallback for small files)."""
     if not reference_file:
         return None
-    name = reference_file.split(":", 1)[1] if ":" in reference_file else reference_file
+    title = file_title(reference_file)
     with engine().connect() as conn:
-        thumb = conn.execute(
-            select(images.c.thumb_url).where(images.c.project_id == project_id,
-                                             images.c.origin == "reference",
-                                             images.c.thumb_url.is_not(None)).limit(1)
-        ).scalar()
-    key = name.replace(" ", "_")
-    digest = hashlib.md5(key.encode("utf-8"), usedforsecurity=False).hexdigest()
-    base = config().wiki.upload_host.rstrip("/") + "/wikipedia/commons"
-    quoted = quote(key, safe=";@$!*(),~:")
-    hashed = f"{digest[0]}/{digest[:2]}/{quoted}"
-    return {
-        "title": name,
-        "src": thumb or f"{base}/thumb/{hashed}/{REFERENCE_WIDTH}px-{quoted}",
-        "fallback": f"{base}/{hashed}",
-        "page": config().wiki.commons_wiki.rstrip("/") + "/File:" + quoted,
-    }
-
-
-def _token(body: dict) -> str | None:
-    token = body.get("token")
-    if token is not None and not isinstance(token, str):
-        api_error(400, "bad_token", "token must be a string")
-    return token
-
-
-def _int(value: object, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        api_error(400, f"bad_{name}", f"{name} must be an integer from {low} to {high}")
-    return value
-
-
-def _ids(value: object, name: str, limit: int = 2 * queue.MAX_BATCH) -> list[int]:
-    if not isinstance(value, list) or len(value) > limit:
-        api_error(400, f"bad_{name}", f"{name} must be a list of at most {limit} face ids")
-    return [_int(v, name, 1, 2**31) for v in value]
+        thumb = reference_thumb_url(conn, project_id)
+    upload_thumb, original = upload_urls(config().wiki.upload_host, title, REFERENCE_WIDTH)
+    return {"title": title.split(":", 1)[1], "src": thumb or upload_thumb,
+            "fallback": original, "page": page_url(config().wiki.commons_wiki, title)}

@@ -10,8 +10,7 @@ from likeness.db import decisions, review
 from likeness.db.progress import threshold
 from webapp import rights
 from webapp.access import current_user, member_required, require_labelling
-from webapp.api import api_error, json_body
-from webapp.blueprints.label import _ids, _token
+from webapp.api import api_error, client_token, id_list, json_body
 from webapp.context import engine
 from webapp.security import rate_limit
 
@@ -57,9 +56,9 @@ def api_submit(project_id: int) -> dict:
     """Approve and reject the faces of one page at once (idempotent per ``token``)."""
     require_labelling()
     body = json_body()
-    approve = _ids(body.get("approve", []), "approve", limit=100)
-    reject = _ids(body.get("reject", []), "reject", limit=100)
-    token = _token(body)
+    approve = id_list(body.get("approve", []), "approve", 100)
+    reject = id_list(body.get("reject", []), "reject", 100)
+    token = client_token(body)
     if not token or len(token) > 40:
         api_error(400, "bad_token", "token must be 1-40 characters")
     try:
