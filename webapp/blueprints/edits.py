@@ -7,8 +7,6 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, url_for
 
 from webapp.access import member_required
-from webapp.blueprints.api_edits import can_send
-from webapp.context import config
 from webapp.rights import refresh
 
 bp = Blueprint("edits", __name__)
@@ -22,6 +20,4 @@ def index(project_id: int) -> str:
     urls = {"summary": base, "preview": base + "/preview", "list": base + "/list",
             "batches": base + "/batches", "send": base + "/send", "cancel": base + "/cancel",
             "retry": base + "/retry"}
-    return render_template("edits/index.html", project=g.project, role=g.role, urls=urls,
-                           allowed=can_send(g.project, g.role),
-                           pace=config().edits.pace_seconds)
+    return render_template("edits/index.html", project=g.project, role=g.role, urls=urls)
