@@ -238,3 +238,22 @@ def test_batches_list_counts_per_group_newest_first(engine):
     assert [(b.batch_id, b.counts, b.total) for b in second_page] == [
         ("aaaaaaaaaaaa", {"written": 1, "failed": 1}, 2)]
     assert end is None
+
+
+def test_the_second_projects_overview_counts_the_edits_its_faces_back(web_app, engine):
+    """The issue's "written 0/0" with 20 confirmed faces: the progress bar counts them."""
+    from tests.fixtures.web import login
+
+    with engine.begin() as conn:
+        anna, ben = f.user(conn, "Anna"), f.user(conn, "Ben")
+        first = f.project(conn, anna, qid=QID)
+        second = f.project(conn, ben, qid=QID, category="Other")
+        for page in (1, 2, 3):
+            _confirmed(conn, first, anna, page)
+            _confirmed(conn, second, ben, page)
+        plan.queue_project(conn, first, anna)
+        conn.execute(update(edits).where(edits.c.page_id.in_([1, 2])).values(state="done"))
+    client = web_app.test_client()
+    login(client, ben)
+    bars = {b["key"]: b for b in client.get(f"/api/projects/{second}/progress").get_json()["bars"]}
+    assert (bars["written"]["value"], bars["written"]["max"]) == (2, 3)
