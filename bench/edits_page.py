@@ -7,8 +7,10 @@ This measures, for project B (confirmed faces on every file, none of the edits q
 
 * counts   ``likeness.db.edit_reports.counts`` (per state, with the backing test)
 * page     the first 50 written edits (``edit_reports.page``)
-* preview  what 'Send' would write (``likeness.edits.plan.preview``: all confirmed faces)
-* summary  the whole summary endpoint through the Flask test client
+* to send  how many statements 'Send' would write (``likeness.db.edits.send_counts``, in SQL)
+* preview  the statements themselves (``likeness.edits.plan.preview``: all confirmed faces;
+           the page asks for it when it loads and for each "show more", not while polling)
+* summary  the whole summary endpoint through the Flask test client (what the page polls)
 
 against the baseline measured in the same run: the per-project count by state on
 ``ix_edits_project_state`` for project A, which is what the page used to show.
@@ -38,6 +40,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from likeness.config import load_config  # noqa: E402
 from likeness.db import edit_reports  # noqa: E402
+from likeness.db import edits as edit_rows  # noqa: E402
 from likeness.db.engine import engine_for_url  # noqa: E402
 from likeness.db.migrate import upgrade  # noqa: E402
 from likeness.db.schema import (  # noqa: E402
@@ -116,6 +119,10 @@ def run(url: str, n: int, rounds: int) -> None:
         with engine.connect() as conn:
             return edit_reports.page(conn, 2, QID, "written", limit=50)
 
+    def to_send() -> object:
+        with engine.connect() as conn:
+            return edit_rows.send_counts(conn, 2, QID)
+
     def preview() -> object:
         with engine.connect() as conn:
             return plan.preview(conn, 2)
@@ -141,6 +148,7 @@ def run(url: str, n: int, rounds: int) -> None:
           f"project B's confirmed faces; median of {rounds}")
     print(f"  baseline (A's counts by project_id)  {base:8.1f} ms")
     for name, work in (("counts (B, backing test)", counts), ("first page of 50", page),
+                       ("to send (counts)", to_send),
                        ("preview ('Send' would write)", preview),
                        ("summary endpoint", summary)):
         ms = timed(work, rounds)

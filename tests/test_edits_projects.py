@@ -33,6 +33,15 @@ def _confirmed(conn, project_id, user_id, page_id, box=(0.1, 0.2, 0.3, 0.4), ans
     return face_id
 
 
+def _preview(conn, project_id):
+    """plan.preview, checked against the counts the page polls (aggregated in SQL)."""
+    preview = plan.preview(conn, project_id)
+    qid = conn.execute(select(projects.c.qid).where(projects.c.id == project_id)).scalar()
+    assert edit_rows.send_counts(conn, project_id, qid) == {
+        "new": preview.count, "already": preview.already, "undone": preview.undone}
+    return preview
+
+
 # --- a second project on the same person ------------------------------------------------------
 
 def test_a_second_project_sees_the_edits_its_faces_back_with_sender_and_time(engine):
@@ -47,7 +56,7 @@ def test_a_second_project_sees_the_edits_its_faces_back_with_sender_and_time(eng
         plan.queue_project(conn, first, anna, "aaaaaaaaaaaa")
         conn.execute(update(edits).where(edits.c.page_id == 2).values(
             state="done", revision_id=77, created_statement=True))
-        preview = plan.preview(conn, second)
+        preview = _preview(conn, second)
         counts = reports.counts(conn, second, QID)
         done, _ = reports.page(conn, second, QID, "written")
         queued, _ = reports.page(conn, second, QID, "open")
@@ -176,7 +185,7 @@ def test_cancel_stops_queued_additions_and_send_offers_them_again(engine):
         assert edit_rows.cancel_pending(conn, project, "other-batch") == 0
         assert edit_rows.cancel_pending(conn, project, batch) == 1
         assert edit_rows.for_pair(conn, claimed.page_id, QID).state == "sending"
-        assert plan.preview(conn, project).count == 1         # offered again
+        assert _preview(conn, project).count == 1             # offered again
         _, again = plan.queue_project(conn, project, owner)
     assert again.queued == 1
 
@@ -205,12 +214,12 @@ def test_undo_plan_then_undo_of_one_batch_and_no_reoffer_without_a_new_yes(engin
                           3: ("add", "cancelled", first), 4: ("add", "done", second)}
         conn.execute(update(edits).where(edits.c.page_id.in_([1, 2])).values(state="done"))
         # Not offered again, and 'Send' does not queue them again either.
-        preview = plan.preview(conn, project)
-        assert preview.count == 0 and preview.undone == 3
+        preview = _preview(conn, project)
+        assert preview.count == 0 and preview.undone == 3 and preview.already == 1
         assert plan.queue_project(conn, project, owner)[1].queued == 0
         # A person confirms the face on file 1 again (a new decision): only that one returns.
         f.decision(conn, first_faces[1], project, owner, "yes")
-        assert [i.page_id for i in plan.preview(conn, project).new] == [1]
+        assert [i.page_id for i in _preview(conn, project).new] == [1]
         assert plan.queue_project(conn, project, owner)[1].queued == 1
         row = edit_rows.for_pair(conn, 1, QID)
     assert (row.action, row.state, row.undo_decision_id) == ("add", "pending", None)

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, func, or_, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
-from likeness.db.edits import STATES, UNDO_CANCELS, UNDO_REMOVES, human_yes
-from likeness.db.schema import edits, faces, images, users
+from likeness.db.edits import STATES, UNDO_CANCELS, UNDO_REMOVES, confirmed_files
+from likeness.db.schema import edits, images, users
 
 # The groups the page shows, each a condition on the edits table.
 GROUPS: dict[str, Any] = {
@@ -35,14 +35,12 @@ MAX_PAGE = 200
 
 
 def backed_by(project_id: int, qid: str) -> Any:
-    """Edits of the project's person that the project queued or that its confirmed faces back."""
-    confirmed_here = (
-        select(faces.c.id).join(images, images.c.id == faces.c.image_id)
-        .where(images.c.project_id == project_id, images.c.page_id == edits.c.page_id,
-               faces.c.label == "yes", faces.c.state == "active",
-               exists().where(human_yes(faces.c.id))))
+    """Edits of the project's person that the project queued or that its confirmed faces back.
+    The project's confirmed files are one uncorrelated subquery (built once per query)."""
+    files = confirmed_files(project_id)
     return and_(edits.c.qid == qid,
-                or_(edits.c.project_id == project_id, exists(confirmed_here)))
+                or_(edits.c.project_id == project_id,
+                    edits.c.page_id.in_(select(files.c.page_id))))
 
 
 def counts(conn: Connection, project_id: int, qid: str) -> dict[str, int]:

@@ -23,13 +23,14 @@ two workers cannot both decide that the same user is idle.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
     and_,
+    case,
     exists,
     func,
     insert,
@@ -115,8 +116,9 @@ def for_pair(conn: Connection, page_id: int, qid: str) -> Edit | None:
 
 # --- what a project wants ---------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ConfirmedFace:
+class ConfirmedFace(NamedTuple):
+    """A face a person confirmed (a named tuple: projects load thousands per page view)."""
+
     face_id: int
     image_id: int
     page_id: int
@@ -134,27 +136,39 @@ def human_yes(face_id: Any) -> Any:
                 decisions.c.via != "seed")
 
 
-_CONFIRMED_BY = (select(func.max(decisions.c.id)).where(human_yes(faces.c.id))
-                 .scalar_subquery().label("confirmed_by"))
 _FACE_COLUMNS = (faces.c.id, faces.c.image_id, images.c.page_id, images.c.title,
                  images.c.thumb_url, images.c.thumb_width, images.c.thumb_height,
-                 faces.c.box_left, faces.c.box_top, faces.c.box_width, faces.c.box_height,
-                 _CONFIRMED_BY)
+                 faces.c.box_left, faces.c.box_top, faces.c.box_width, faces.c.box_height)
 
 
 def _confirmed(r: Any) -> ConfirmedFace:
-    return ConfirmedFace(r.id, r.image_id, r.page_id, r.title, r.thumb_url,
-                         (r.box_left, r.box_top, r.box_width, r.box_height),
-                         r.thumb_width, r.thumb_height, r.confirmed_by or 0)
+    # By position: thousands of rows per page view, and a Row's attribute access costs more.
+    (face_id, image_id, page_id, title, thumb_url, thumb_width, thumb_height,
+     left, top, width, height, confirmed_by) = r
+    return ConfirmedFace(face_id, image_id, page_id, title, thumb_url,
+                         (left, top, width, height), thumb_width, thumb_height,
+                         confirmed_by or 0)
+
+
+def _confirming(project_id: int) -> Any:
+    """Subquery: the newest human yes/approve decision per face of the project, from the
+    project's own decisions in one grouped pass (not a subquery per face)."""
+    return (select(decisions.c.face_id, func.max(decisions.c.id).label("confirmed_by"))
+            .where(decisions.c.project_id == project_id, decisions.c.answer.in_(HUMAN_YES),
+                   decisions.c.via != "seed")
+            .group_by(decisions.c.face_id).subquery("confirming"))
 
 
 def confirmed_faces(conn: Connection, project_id: int) -> list[ConfirmedFace]:
-    """Active faces of the project labelled 'yes' that a person confirmed (not only seeded)."""
+    """Active faces of the project labelled 'yes' that a person confirmed (not only seeded),
+    each with its newest confirming decision."""
+    confirming = _confirming(project_id)
     rows = conn.execute(
-        select(*_FACE_COLUMNS)
+        select(*_FACE_COLUMNS, confirming.c.confirmed_by)
         .join(images, images.c.id == faces.c.image_id)
+        .join(confirming, confirming.c.face_id == faces.c.id)
         .where(faces.c.project_id == project_id, faces.c.label == "yes",
-               faces.c.state == "active", exists().where(human_yes(faces.c.id)))
+               faces.c.state == "active")
         .order_by(images.c.page_id, faces.c.id)
     )
     return [_confirmed(r) for r in rows]
@@ -177,8 +191,10 @@ def confirmed_faces_for_pair(conn: Connection, page_id: int, qid: str, user_id: 
                              project_id: int | None) -> list[ConfirmedFace]:
     """Confirmed faces of ``qid`` on the file that ``user_id`` may write for ``project_id``'s
     edit (``trusted_projects``), across the projects on that Q-id."""
+    confirmed_by = (select(func.max(decisions.c.id)).where(human_yes(faces.c.id))
+                    .scalar_subquery().label("confirmed_by"))
     rows = conn.execute(
-        select(*_FACE_COLUMNS)
+        select(*_FACE_COLUMNS, confirmed_by)
         .join(images, images.c.id == faces.c.image_id)
         .join(projects, projects.c.id == faces.c.project_id)
         .where(images.c.page_id == page_id, projects.c.qid == qid, faces.c.label == "yes",
@@ -189,15 +205,60 @@ def confirmed_faces_for_pair(conn: Connection, page_id: int, qid: str, user_id: 
     return [_confirmed(r) for r in rows]
 
 
-def existing_pairs(conn: Connection, page_ids: Sequence[int], qid: str) -> dict[int, Edit]:
-    """Edit rows already present for these files and Q-id (from any project)."""
-    out: dict[int, Edit] = {}
-    ids = list(page_ids)
-    for start in range(0, len(ids), 500):
-        rows = conn.execute(select(edits).where(edits.c.qid == qid,
-                                                edits.c.page_id.in_(ids[start:start + 500])))
-        out.update({r.page_id: _edit(r) for r in rows})
-    return out
+class PairState(NamedTuple):
+    """What 'Send' needs to know of an existing edit row."""
+
+    state: str
+    action: str
+    undo_decision_id: int | None
+
+
+def confirmed_files(project_id: int) -> Any:
+    """Subquery: the project's files with a face of the person a person confirmed, each with
+    its newest confirming decision (``page_id``, ``confirmed_by``). Not correlated, so the
+    database builds it once per query from the project's own rows."""
+    confirming = _confirming(project_id)
+    return (
+        select(images.c.page_id, func.max(confirming.c.confirmed_by).label("confirmed_by"))
+        .select_from(faces)
+        .join(images, images.c.id == faces.c.image_id)
+        .join(confirming, confirming.c.face_id == faces.c.id)
+        .where(faces.c.project_id == project_id, faces.c.label == "yes",
+               faces.c.state == "active")
+        .group_by(images.c.page_id).subquery("confirmed_files"))
+
+
+def send_counts(conn: Connection, project_id: int, qid: str) -> dict[str, int]:
+    """How many files 'Send' would write now ('new'), how many some project already queued or
+    wrote ('already'), and how many wait for a new confirmation after an Undo ('undone'):
+    ``plan.preview``'s numbers, aggregated in the database (the page polls them while
+    sending), without loading every face."""
+    files = confirmed_files(project_id)
+    gone = or_(edits.c.state == "cancelled",
+               and_(edits.c.action == "remove", edits.c.state == "done"))
+    kind = case(
+        (edits.c.id.is_(None), "new"),
+        (and_(gone, or_(edits.c.undo_decision_id.is_(None),
+                        edits.c.undo_decision_id < files.c.confirmed_by)), "new"),
+        (edits.c.undo_decision_id.is_not(None), "undone"),
+        else_="already").label("kind")
+    rows = conn.execute(
+        select(kind, func.count())
+        .select_from(files)
+        .outerjoin(edits, and_(edits.c.page_id == files.c.page_id, edits.c.qid == qid))
+        .group_by(kind))
+    return {"new": 0, "already": 0, "undone": 0, **{k: int(n) for k, n in rows}}
+
+
+def pair_states(conn: Connection, project_id: int, qid: str) -> dict[int, PairState]:
+    """The edit rows of ``qid`` (from any project) on the project's files, by page id: one
+    join on the unique keys, whatever the number of files."""
+    rows = conn.execute(
+        select(edits.c.page_id, edits.c.state, edits.c.action, edits.c.undo_decision_id)
+        .join(images, and_(images.c.page_id == edits.c.page_id,
+                           images.c.project_id == project_id))
+        .where(edits.c.qid == qid))
+    return {page_id: PairState(state, action, undone) for page_id, state, action, undone in rows}
 
 
 # --- queueing ---------------------------------------------------------------------------------
@@ -214,7 +275,7 @@ class Wanted:
     confirmed_by: int = 0     # newest human confirmation of a face of the person on the file
 
 
-def reopenable(edit: Edit, confirmed_by: int) -> bool:
+def reopenable(edit: Edit | PairState, confirmed_by: int) -> bool:
     """May the pair be queued anew? Only when nothing of it is live (cancelled, or our
     statement removed again), and, if Undo took it back, only after a person confirmed a face
     anew: an undone edit is never offered again by itself. ``_reopen`` says the same in SQL."""

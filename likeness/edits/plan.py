@@ -45,23 +45,31 @@ def _area(face: ConfirmedFace) -> float:
     return face.box[2] * face.box[3]
 
 
+def by_file(faces: Iterable[ConfirmedFace]) -> dict[int, list[ConfirmedFace]]:
+    """Confirmed faces grouped by page id, in page id order."""
+    grouped: dict[int, list[ConfirmedFace]] = {}
+    for face in faces:
+        grouped.setdefault(face.page_id, []).append(face)
+    return dict(sorted(grouped.items()))
+
+
+def wanted_for(faces: list[ConfirmedFace], qid: str) -> Wanted | None:
+    """The statement one file's confirmed faces ask for, or None for a degenerate box."""
+    face = choose_face(faces)
+    if face is None:
+        return None
+    try:
+        region = Box(*face.box).to_iiif()
+    except BoxError:
+        return None  # a degenerate stored box: nothing sensible to write
+    newest = max(f.confirmed_by for f in faces)
+    return Wanted(face.page_id, face.title, qid, face.face_id, region, newest)
+
+
 def wanted_edits(conn: Connection, project_id: int, qid: str) -> list[Wanted]:
     """One Wanted per file with a confirmed face of the project's person, by page id."""
-    by_page: dict[int, list[ConfirmedFace]] = {}
-    for face in edit_rows.confirmed_faces(conn, project_id):
-        by_page.setdefault(face.page_id, []).append(face)
-    wanted = []
-    for page_id in sorted(by_page):
-        face = choose_face(by_page[page_id])
-        if face is None:
-            continue
-        try:
-            region = Box(*face.box).to_iiif()
-        except BoxError:
-            continue  # a degenerate stored box: nothing sensible to write
-        newest = max(f.confirmed_by for f in by_page[page_id])
-        wanted.append(Wanted(page_id, face.title, qid, face.face_id, region, newest))
-    return wanted
+    files = by_file(edit_rows.confirmed_faces(conn, project_id))
+    return [w for w in (wanted_for(faces, qid) for faces in files.values()) if w is not None]
 
 
 @dataclass(frozen=True)
@@ -98,22 +106,28 @@ class Preview:
 
 
 def preview(conn: Connection, project_id: int) -> Preview:
+    """What 'Send' would write now. The page polls this while sending, so the statement (the
+    chosen face and its region) is worked out only for files that get one."""
     project = edit_rows.project_settings(conn, project_id)
     if project is None:
         raise LookupError(f"no project {project_id}")
-    faces = {f.face_id: f for f in edit_rows.confirmed_faces(conn, project_id)}
-    wanted = wanted_edits(conn, project_id, project.qid)
-    existing = edit_rows.existing_pairs(conn, [w.page_id for w in wanted], project.qid)
-    new, undone = [], 0
-    for want in wanted:
-        edit = existing.get(want.page_id)
-        if edit is None or edit_rows.reopenable(edit, want.confirmed_by):
-            face = faces[want.face_id]
-            new.append(PreviewItem(want.page_id, want.title, want.region, face.box,
+    existing = edit_rows.pair_states(conn, project_id, project.qid)
+    new, already, undone = [], 0, 0
+    for page_id, faces in by_file(edit_rows.confirmed_faces(conn, project_id)).items():
+        edit = existing.get(page_id)
+        if edit is not None and not edit_rows.reopenable(
+                edit, max(f.confirmed_by for f in faces)):
+            if edit.undo_decision_id is not None:
+                undone += 1
+            else:
+                already += 1
+            continue
+        want = wanted_for(faces, project.qid)
+        if want is not None:
+            face = next(f for f in faces if f.face_id == want.face_id)
+            new.append(PreviewItem(page_id, want.title, want.region, face.box,
                                    face.thumb_url, face.thumb_width, face.thumb_height))
-        elif edit.undo_decision_id is not None:
-            undone += 1
-    return Preview(project.qid, project.label, new, len(wanted) - len(new) - undone, undone)
+    return Preview(project.qid, project.label, new, already, undone)
 
 
 def new_batch_id() -> str:

@@ -165,7 +165,7 @@ def summary(project_id: int) -> dict:
     user = current_user()
     with engine().connect() as conn:
         counts = reports.counts(conn, project_id, g.project.qid)
-        preview = plan.preview(conn, project_id)
+        to_send = edit_rows.send_counts(conn, project_id, g.project.qid)
         now = reports.sending_now(conn, project_id, g.project.qid)
         ahead = reports.queued_ahead(conn, user.id, project_id)
     rights = rights_json(current_rights(engine(), config(), user.id))
@@ -178,8 +178,8 @@ def summary(project_id: int) -> dict:
         "rights": rights,
         "pace_seconds": config().edits.pace_seconds,
         "per_edit_seconds": per_edit_seconds(),
-        "preview": {"count": preview.count, "already": preview.already,
-                    "undone": preview.undone, "estimate_seconds": estimate(preview.count)},
+        "preview": {"count": to_send["new"], "already": to_send["already"],
+                    "undone": to_send["undone"], "estimate_seconds": estimate(to_send["new"])},
         "sending": {"open": open_here, "ahead": ahead,
                     "estimate_seconds": estimate(open_here + ahead),
                     "now": edit_json(now, project_id) if now else None},
