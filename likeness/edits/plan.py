@@ -106,8 +106,9 @@ class Preview:
 
 
 def preview(conn: Connection, project_id: int) -> Preview:
-    """What 'Send' would write now. The page polls this while sending, so the statement (the
-    chosen face and its region) is worked out only for files that get one."""
+    """What 'Send' would write now, statement by statement (the page's thumbnails; its polled
+    counts come from ``likeness.db.edits.send_counts``). The chosen face and its region are
+    worked out only for files that get a statement."""
     project = edit_rows.project_settings(conn, project_id)
     if project is None:
         raise LookupError(f"no project {project_id}")
