@@ -54,7 +54,7 @@ class Worker:
 
     def run(self) -> None:
         ctx = self.ctx
-        ctx.heartbeat.register(ctx.cfg.app.version)
+        ctx.heartbeat.register(ctx.cfg.app.version, ctx.cfg.worker.heartbeat_stale_seconds)
         log.info("worker started", extra={"worker": ctx.id})
         try:
             while not ctx.shutdown.requested:

@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 
 from likeness.config import Config
 from likeness.db import edits as edit_rows
-from likeness.db.edits import Edit
+from likeness.db.edits import ConfirmedFace, Edit
 from likeness.edits.plan import choose_face
 from likeness.faces.types import Box
 from likeness.tokens import LoginRequired, OAuthUnavailable, fresh_access_token
@@ -354,18 +354,29 @@ class _Attempt:
 
     def _face_still_confirmed(self) -> bool:
         """Re-check at send time: a face rejected since queueing is never written; another
-        confirmed face of the same person on the file takes its place."""
+        confirmed face of the same person on the file takes its place, but only one the sender
+        may write (``trusted_face``)."""
         edit = self.edit
         with self.s.engine.begin() as conn:
             if edit_rows.face_label(conn, edit.face_id) == "yes":
                 return True
-            best = choose_face(edit_rows.confirmed_faces_for_pair(conn, edit.page_id, edit.qid))
+            best = trusted_face(conn, edit)
             if best is None:
                 return False
             region = Box(*best.box).to_iiif()
             edit_rows.switch_face(conn, edit.id, self.s.owner, best.face_id, region)
         self.edit = replace(edit, face_id=best.face_id, region=region)
         return True
+
+
+def trusted_face(conn: Any, edit: Edit) -> ConfirmedFace | None:
+    """The face to write instead of a rejected one: the largest confirmed face of the person on
+    the file from a project whose decisions the sender may write (their own projects, or ones
+    sharing knowledge with this one); never an outsider's answer in a project of hers."""
+    if edit.user_id is None:
+        return None
+    return choose_face(edit_rows.confirmed_faces_for_pair(conn, edit.page_id, edit.qid,
+                                                          edit.user_id, edit.project_id))
 
 
 # --- statements as written, for "unchanged since" --------------------------------------------
