@@ -138,7 +138,8 @@ def test_postponed_edit_holds_back_the_users_queue(engine):
         project = f.project(conn, alice)
         _queue(conn, project, alice, [1, 2])
         claimed = edit_rows.claim_next(conn, "w1", 30)
-        edit_rows.postpone(conn, claimed.id, "w1", seconds=5, code="maxlag", message="lag")
+        edit_rows.postpone(conn, claimed.id, "w1", until=utcnow() + dt.timedelta(seconds=5),
+                           code="maxlag", message="lag")
         assert edit_rows.claim_next(conn, "w1", 30) is None
         later = utcnow() + dt.timedelta(seconds=6)
         assert edit_rows.claim_next(conn, "w1", 30, now=later).id == claimed.id

@@ -36,7 +36,6 @@ JOBS: dict[JobKind, JobSpec] = {
     JobKind.SEED: JobSpec(seed.run),
     JobKind.TRAIN: JobSpec(train.run),
     JobKind.ENCODE_BOX: JobSpec(encode_box.run, give_up=encode_box.give_up),
-    JobKind.UNDO_EDITS: JobSpec(edits.undo),
 }
 
 

@@ -460,17 +460,17 @@ def mark_failed(conn: Connection, edit_id: int, owner: str, *, code: str, messag
         **_finish_values(pace_seconds, now))).rowcount == 1
 
 
-def postpone(conn: Connection, edit_id: int, owner: str, *, seconds: float, code: str,
+def postpone(conn: Connection, edit_id: int, owner: str, *, until: dt.datetime, code: str,
              message: str) -> bool:
-    """Back to 'pending' until ``seconds`` from now (maxlag, throttling, unknown outcome).
+    """Back to 'pending' until ``until`` (maxlag, throttling, unknown outcome).
 
     The row's error code stays set, which makes the sender's other edits wait as well.
     """
     now = utcnow()
     return conn.execute(update(edits).where(_ours(edit_id, owner)).values(
         state="pending", error_code=code[:64], error_message=message[:500], retryable=True,
-        next_try_at=now + dt.timedelta(seconds=max(seconds, 0.0)), lease_owner=None,
-        lease_until=None, updated_at=now)).rowcount == 1
+        next_try_at=max(until, now), lease_owner=None, lease_until=None,
+        updated_at=now)).rowcount == 1
 
 
 def cancel(conn: Connection, edit_id: int, owner: str, *, message: str) -> bool:

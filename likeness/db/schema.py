@@ -356,7 +356,7 @@ jobs = Table(
     "jobs", metadata,
     Column("id", Integer, primary_key=True, comment="Job id"),
     Column("kind", String(32), nullable=False,
-           comment="crawl | encode_box | train | send_edits | undo_edits | seed | ..."),
+           comment="A likeness.db.jobs.JobKind: crawl | seed | train | encode_box"),
     Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"),
            comment="Project the job belongs to"),
     Column("face_id", Integer, ForeignKey("faces.id", ondelete="CASCADE"),

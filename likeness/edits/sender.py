@@ -13,7 +13,8 @@ Order of work for one edit (see likeness/db/edits.py for the states):
 Failures are mapped by ``likeness.wiki.errors.classify``: maxlag/throttling postpone the edit
 (next_try_at from Retry-After; the worker never sleeps for it), badtoken fetches a new CSRF
 token (bounded), a rejected OAuth token is refreshed once, an edit conflict re-reads once, an
-unknown POST outcome is re-read later, anything else fails this edit only.
+unknown POST outcome is re-read later, anything else fails this edit only. When to try again
+is decided by the one ``likeness.retry.RetryPolicy``.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from sqlalchemy import Engine
 from likeness.config import Config
 from likeness.db import edits as edit_rows
 from likeness.db.edits import ConfirmedFace, Edit
+from likeness.db.schema import utcnow
 from likeness.edits.plan import choose_face
 from likeness.faces.types import Box
+from likeness.retry import Failure, RetryPolicy
 from likeness.tokens import LoginRequired, OAuthUnavailable, fresh_access_token
 from likeness.wiki import writes
 from likeness.wiki.api import ActionApi
@@ -78,6 +81,12 @@ class Sender:
             self.api_for = lambda token: commons_api(self.cfg, token)
         if not self.lease_seconds:
             self.lease_seconds = self.cfg.worker.lease_seconds
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """The worker's retry policy, with the sender's own attempt limit (an edit is re-read
+        before every attempt, so trying longer is safe)."""
+        return RetryPolicy(edit_rows.MAX_SEND_ATTEMPTS, self.cfg.worker.retry_base_seconds)
 
     # --- entry points -------------------------------------------------------------------------
 
@@ -263,7 +272,7 @@ class _Attempt:
             # The POST may have been applied: decide again after a fresh read, later.
             return self._postpone(UNKNOWN_OUTCOME_WAIT, "unknown_outcome", str(exc)[:300])
         if isinstance(outcome, RetryLater):
-            return self._postpone(outcome.seconds, str(code), outcome.reason)
+            return self._postpone(outcome.seconds, str(code), outcome.reason, throttle=True)
         if isinstance(outcome, NewCsrfToken):
             self.badtokens += 1
             self.csrf = None
@@ -298,13 +307,18 @@ class _Attempt:
         return self.s._fail(self.edit, outcome.code, outcome.info or str(exc),
                             False, self.wrote, whole_queue=blocked)
 
-    def _postpone(self, seconds: float, code: str, message: str) -> str:
+    def _postpone(self, seconds: float, code: str, message: str,
+                  throttle: bool = False) -> str:
+        """Try again later, as the one retry policy says: a throttle after the wait the server
+        asked for, however often; anything else with backoff, until the attempt limit."""
         edit, s = self.edit, self.s
-        if edit.attempts >= edit_rows.MAX_SEND_ATTEMPTS:
+        failure = Failure(code, message, True, retry_after=seconds, throttle=throttle)
+        retry_at = s.policy.next_try(edit.attempts, failure, utcnow())
+        if retry_at is None:
             return s._fail(edit, code, f"Gave up after {edit.attempts} attempts: {message}", True,
                            self.wrote)
         with s.engine.begin() as conn:
-            edit_rows.postpone(conn, edit.id, s.owner, seconds=seconds, code=code,
+            edit_rows.postpone(conn, edit.id, s.owner, until=retry_at, code=code,
                                message=message)
         return "postponed"
 

@@ -8,7 +8,8 @@ Why: a blocked account, or one whose login lacks the editing grant, is told at l
 labelling (users.edit_rights, checked against Commons' userinfo); an undone edit is offered
 again only after a human confirms its face anew (edits.undo_decision_id); a project's page
 lists every edit its faces back, whichever project queued it (ix_edits_qid_state); a dead
-worker's claims are free as soon as its heartbeat is stale (workers.stale_seconds).
+worker's claims are free as soon as its heartbeat is stale (workers.stale_seconds). Undo is
+queued by the web app at once now, so no job kind handles the old undo_edits jobs: they go.
 """
 from collections.abc import Sequence
 
@@ -18,6 +19,8 @@ from alembic import op
 revision: str = '0005'
 down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
+KIND_COMMENT = 'A likeness.db.jobs.JobKind: crawl | seed | train | encode_box'
+OLD_KIND_COMMENT = 'crawl | encode_box | train | send_edits | undo_edits | seed | ...'
 depends_on: str | Sequence[str] | None = None
 
 
@@ -46,9 +49,16 @@ def upgrade() -> None:
             comment="Last sign of life; a stale worker's claims are free (likeness.db.claims)",
             existing_comment="Last sign of life; stale workers' claims are reclaimed via lease "
                              "expiry")
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.alter_column('kind', existing_type=sa.String(length=32), existing_nullable=False,
+                              comment=KIND_COMMENT, existing_comment=OLD_KIND_COMMENT)
+    op.execute("DELETE FROM jobs WHERE kind IN ('undo_edits', 'send_edits')")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.alter_column('kind', existing_type=sa.String(length=32), existing_nullable=False,
+                              comment=OLD_KIND_COMMENT, existing_comment=KIND_COMMENT)
     with op.batch_alter_table('workers', schema=None) as batch_op:
         batch_op.alter_column(
             'heartbeat_at', existing_type=sa.DateTime(), existing_nullable=False,
