@@ -64,14 +64,17 @@ def _flag(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "on", "yes")
 
 
-def parse_depth(value: Any) -> int:
-    try:
-        depth = int(str(value).strip())
-    except ValueError as exc:
-        raise BadInput(_("Depth must be a whole number from 0 to 10.")) from exc
-    if not 0 <= depth <= 10:
-        raise BadInput(_("Depth must be a whole number from 0 to 10."))
-    return depth
+def parse_depth(value: Any, max_depth: int) -> int:
+    """A subcategory depth within this site's limit (quotas.max_depth)."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 3) or int(text) > max_depth:
+        raise BadInput(_("Depth must be a whole number from 0 to %(max)d.", max=max_depth))
+    return int(text)
+
+
+def quota_message(limit: int) -> str:
+    return _("You already own %(n)d projects, the most one person may have here. Delete one "
+             "you no longer need to start another.", n=limit)
 
 
 def parse_threshold(value: Any) -> float | None:
@@ -101,7 +104,7 @@ def prepare_new_project(cfg: Config, data: Mapping[str, Any], language: str) -> 
         errors["category"] = str(exc)
     try:
         if _text(data, "depth"):
-            depth = parse_depth(_text(data, "depth"))
+            depth = parse_depth(_text(data, "depth"), cfg.quotas.max_depth)
     except BadInput as exc:
         errors["depth"] = str(exc)
     if errors:
@@ -129,7 +132,7 @@ def prepare_new_project(cfg: Config, data: Mapping[str, Any], language: str) -> 
     return NewProject(item, preview, depth, warnings)
 
 
-def parse_settings(data: Mapping[str, Any], checkboxes: bool) -> dict[str, Any]:
+def parse_settings(data: Mapping[str, Any], checkboxes: bool, max_depth: int) -> dict[str, Any]:
     """Owner settings from a form (``checkboxes``: an absent flag means off) or a JSON patch."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -140,7 +143,7 @@ def parse_settings(data: Mapping[str, Any], checkboxes: bool) -> dict[str, Any]:
             errors["threshold"] = str(exc)
     if "depth" in data:
         try:
-            values["depth"] = parse_depth(data["depth"])
+            values["depth"] = parse_depth(data["depth"], max_depth)
         except BadInput as exc:
             errors["depth"] = str(exc)
     if "status" in data:

@@ -30,6 +30,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals.update(
         current_user=current_user,
         config_login_available=lambda: config().login_available,
+        config_quotas=lambda: config().quotas,
         is_admin=is_admin,
         current_locale=lambda: str(get_locale() or "en"),
         status_name=lambda status: str(STATUS_NAMES.get(status, status)),

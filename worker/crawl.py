@@ -7,6 +7,11 @@ timestamp``, ``cmstart``), so a re-crawl never walks every file of the tree agai
 lists are small and are read in full each time (a project's depth may have grown). A file in
 several categories becomes one image row. Audio, video, documents and drawings are not
 photographs and are left out by extension here (and by MIME type when processed).
+
+Quotas (``quotas`` in the config) bound what one project takes from the shared workers: the
+walk goes no deeper than ``max_depth`` whatever the project asks, and stops adding files at
+``files_per_project``; the category it stopped in stays unlisted, so a re-crawl after the
+limit was raised carries on from there.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
+from likeness.config import QuotaConfig
 from likeness.db import categories, claims, crawl_schedule, jobs
 from likeness.db import images as image_rows
 from likeness.db.crawl_schedule import CrawlTarget
@@ -68,17 +74,25 @@ class CrawlStats:
     new_files: int = 0  # image rows created
     not_photos: int = 0  # left out by extension
     interrupted: bool = False
+    at_file_limit: bool = False  # stopped at quotas.files_per_project
 
 
 def crawl_project(engine: Engine, lister: CategoryLister, target: CrawlTarget,
-                  keep_going: Callable[[], bool]) -> CrawlStats:
+                  keep_going: Callable[[], bool],
+                  quotas: QuotaConfig = QuotaConfig()) -> CrawlStats:
     """Walk the tree, adding new files as pending images. Stops early when ``keep_going()``
     says so; categories listed completely so far keep their progress."""
     stats = CrawlStats()
+    max_depth = min(target.depth, quotas.max_depth)
+    with engine.connect() as conn:
+        room = quotas.files_per_project - image_rows.count(conn, target.project_id)
     root = bare_category(target.category)
     queue: deque[tuple[str, int]] = deque([(root, 0)])
     visited = {root}
     while queue:
+        if room <= 0:
+            stats.at_file_limit = True
+            break
         if not keep_going():
             stats.interrupted = True
             break
@@ -87,10 +101,16 @@ def crawl_project(engine: Engine, lister: CategoryLister, target: CrawlTarget,
             state = categories.ensure(conn, target.project_id, title, depth)
         started = utcnow()
         since = state.last_crawled_at - RELIST_MARGIN if state.last_crawled_at else None
-        if not _list_files(engine, lister, target.project_id, title, since, stats, keep_going):
+        listed = _list_files(engine, lister, target.project_id, title, since, stats,
+                             keep_going, room)
+        room -= listed.new_files
+        if listed.stopped:
             stats.interrupted = True
             break
-        if depth < target.depth:
+        if room <= 0:  # this category is not listed completely: leave it unmarked
+            stats.at_file_limit = True
+            break
+        if depth < max_depth:
             for page in lister.subcategories(title):
                 for sub in page:
                     if sub not in visited:
@@ -102,20 +122,33 @@ def crawl_project(engine: Engine, lister: CategoryLister, target: CrawlTarget,
     return stats
 
 
+@dataclass
+class Listed:
+    new_files: int = 0
+    stopped: bool = False  # told to stop midway
+
+
 def _list_files(engine: Engine, lister: CategoryLister, project_id: int, title: str,
                 since: dt.datetime | None, stats: CrawlStats,
-                keep_going: Callable[[], bool]) -> bool:
-    """List one category's (new) files into image rows; False if told to stop midway."""
+                keep_going: Callable[[], bool], room: int) -> Listed:
+    """List one category's (new) files into image rows, adding at most ``room``."""
+    listed = Listed()
     for page in lister.files(title, since):
         photos = [f for f in page if is_photo_title(f.title)]
         stats.listed += len(page)
         stats.not_photos += len(page) - len(photos)
+        photos = photos[:room - listed.new_files]
         if photos:
             with engine.begin() as conn:
-                stats.new_files += image_rows.add_found(conn, project_id, photos)
+                new = image_rows.add_found(conn, project_id, photos)
+            listed.new_files += new
+            stats.new_files += new
+        if listed.new_files >= room:
+            return listed
         if not keep_going():
-            return False
-    return True
+            listed.stopped = True
+            return listed
+    return listed
 
 
 class CrawlJob:
@@ -138,7 +171,8 @@ class CrawlJob:
                         renew=lambda conn: _renew_job(conn, job.id, worker.id, lease))
         try:
             stats = crawl_project(engine, self.lister, target,
-                                  keep_going=lambda: ticker() and not ticker.stopping)
+                                  keep_going=lambda: ticker() and not ticker.stopping,
+                                  quotas=worker.cfg.quotas)
         except WikiError as exc:
             outcome = classify(exc, oauth=False)
             if isinstance(outcome, Permanent):
