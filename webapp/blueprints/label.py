@@ -5,6 +5,7 @@ token (retries record once), and draws missed faces (static/js/boxdraw.js)."""
 from __future__ import annotations
 
 import hashlib
+from typing import NoReturn
 from urllib.parse import quote
 
 from flask import Blueprint, g, render_template, url_for
@@ -76,7 +77,7 @@ def api_answer(project_id: int) -> dict:
                                     user_id=current_user().id, answer=answer,
                                     via="classify", client_token=_token(body))
     except decisions.DecisionError as exc:
-        api_error(404 if exc.code == "no_face" else 400, exc.code, str(exc))
+        decision_error(exc)
     return {"decision_id": done.decision_id, "face_id": done.face_id, "answer": done.answer,
             "label": done.label, "duplicate": done.duplicate}
 
@@ -94,7 +95,7 @@ def api_undo(project_id: int) -> dict:
                                          user_id=current_user().id, client_token=_token(body))
             face = queue.face_details(conn, [done.face_id]) if done else []
     except decisions.DecisionError as exc:
-        api_error(400, exc.code, str(exc))
+        decision_error(exc)
     if done is None:
         return {"undone": None, "face": None}
     return {"undone": {"decision_id": done.decision_id, "face_id": done.face_id,
@@ -130,7 +131,7 @@ def api_box(project_id: int) -> tuple[dict, int]:
         status = 404 if exc.code in ("no_image", "no_face") else 422
         api_error(status, exc.code, str(exc))
     except decisions.DecisionError as exc:
-        api_error(400, exc.code, str(exc))
+        decision_error(exc)
     return state, 201
 
 
@@ -171,6 +172,11 @@ def reference_photo(project_id: int, reference_file: str | None) -> dict | None:
         "fallback": f"{base}/{hashed}",
         "page": config().wiki.commons_wiki.rstrip("/") + "/File:" + quoted,
     }
+
+
+def decision_error(exc: decisions.DecisionError) -> NoReturn:
+    """A refused answer: a missing face is 404, a token sent for another request 409."""
+    api_error({"no_face": 404, "token_reused": 409}.get(exc.code, 400), exc.code, str(exc))
 
 
 def _token(body: dict) -> str | None:
