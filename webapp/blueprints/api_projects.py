@@ -205,6 +205,7 @@ def project_leaderboard(project_id: int) -> Any:
 @bp.get("/leaderboard")
 @public
 def overall_leaderboard() -> Any:
+    user = current_user()
     with engine().connect() as conn:
-        entries = leaderboard(conn)
+        entries = leaderboard(conn, viewer_id=user.id if user else None)
     return jsonify({"leaderboard": [entry_json(e) for e in entries]})
