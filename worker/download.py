@@ -9,7 +9,7 @@ overall deadline (``requests``' timeout alone bounds each socket read, not the w
 from __future__ import annotations
 
 import time
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 
@@ -35,11 +35,17 @@ def _fail(kind: str, message: str, *, retryable: bool, retry_after: float | None
 
 
 def check_host(url: str, upload_host: str) -> None:
-    """Refuse any URL that is not under the configured upload host (scheme, host, port, path)."""
+    """Refuse any URL that is not under the configured upload host (scheme, host, port, path).
+
+    A path with dot segments (``/upload/../api.php``, also percent-encoded) or backslashes is
+    refused too: the server would resolve it to somewhere outside the upload path.
+    """
     want, got = urlsplit(upload_host), urlsplit(url)
     prefix = want.path.rstrip("/") + "/"
+    segments = unquote(got.path).split("/")
     if (got.scheme.lower(), got.netloc.lower()) != (want.scheme.lower(), want.netloc.lower()) \
-            or not (got.path + "/").startswith(prefix) or got.username or got.password:
+            or not (got.path + "/").startswith(prefix) or got.username or got.password \
+            or "." in segments or ".." in segments or "\\" in unquote(got.path):
         raise _fail("bad_host", f"refused to fetch {url[:200]!r}: not under {upload_host}",
                     retryable=False)
 
