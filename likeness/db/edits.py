@@ -40,7 +40,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from likeness.db.schema import decisions, edits, faces, images, model_runs, projects, users, utcnow
+from likeness.db.schema import (
+    decisions,
+    edits,
+    faces,
+    images,
+    model_runs,
+    project_members,
+    projects,
+    users,
+    utcnow,
+)
 
 STATES = ("pending", "sending", "done", "failed", "skipped", "cancelled")
 ACTIONS = ("add", "qualify", "remove")
@@ -48,6 +58,8 @@ ACTIONS = ("add", "qualify", "remove")
 _MARKER_STATES = ("done", "failed", "skipped")
 # Decisions that count as a person confirming a face ('seed' answers are provisional).
 HUMAN_YES = ("yes", "approve")
+# Decisions that set a face's label (likeness.db.decisions.LABEL_OF).
+LABELLING = ("yes", "approve", "no", "reject", "not_face")
 MAX_SEND_ATTEMPTS = 12
 
 
@@ -439,7 +451,11 @@ def queue_removals_for_rejected(conn: Connection, limit: int = 100) -> int:
     """A face rejected after its statement was written: remove that statement (ours only).
 
     Only when no other confirmed face of the same person remains on the file (in any project
-    on that Q-id); the removal is sent with the token of the person who wrote the statement.
+    on that Q-id), and only when the rejection comes from someone who may send edits in the
+    face's project (its owner, or any member when the owner allows it): the removal is sent
+    with that person's own token, never with the token of whoever wrote the statement. A
+    rejection by a labeller without that right removes nothing: the statement stays until a
+    sender rejects the face too (review page, "human" answers).
     """
     now = utcnow()
     other_yes = (
@@ -449,21 +465,38 @@ def queue_removals_for_rejected(conn: Connection, limit: int = 100) -> int:
         .where(images.c.page_id == edits.c.page_id, projects.c.qid == edits.c.qid,
                faces.c.label == "yes", faces.c.state == "active")
     )
+    decider = _latest_labeller(faces.c.id)
+    may_send = exists(
+        select(project_members.c.user_id)
+        .join(projects, projects.c.id == project_members.c.project_id)
+        .where(project_members.c.project_id == faces.c.project_id,
+               project_members.c.user_id == decider,
+               or_(project_members.c.role == "owner", projects.c.members_can_send.is_(True))))
     rejected = (
-        select(edits.c.id)
+        select(edits.c.id, decider.label("decider"))
         .join(faces, faces.c.id == edits.c.face_id)
         .where(edits.c.state == "done", edits.c.action == "add",
                edits.c.created_statement.is_(True), faces.c.label.in_(("no", "not_face")),
-               not_(exists(other_yes)))
+               not_(exists(other_yes)), may_send)
         .limit(limit)
     )
-    ids = [r.id for r in conn.execute(rejected)]
-    if not ids:
-        return 0
-    return conn.execute(update(edits).where(edits.c.id.in_(ids), edits.c.state == "done").values(
-        action="remove", state="pending", error_code=None, retryable=None, attempts=0,
-        next_try_at=None, updated_at=now,
-        error_message="The face was rejected after the statement was written.")).rowcount
+    queued = 0
+    for edit_id, sender in conn.execute(rejected).all():
+        queued += conn.execute(update(edits).where(
+            edits.c.id == edit_id, edits.c.state == "done").values(
+            action="remove", state="pending", user_id=sender, error_code=None, retryable=None,
+            attempts=0, next_try_at=None, updated_at=now,
+            error_message="The face was rejected after the statement was written.")).rowcount
+    return queued
+
+
+def _latest_labeller(face_id: Any) -> Any:
+    """Who gave the face its current label: the newest labelling answer not taken back."""
+    undo = decisions.alias("undo")
+    return (select(decisions.c.user_id)
+            .where(decisions.c.face_id == face_id, decisions.c.answer.in_(LABELLING),
+                   ~exists().where(undo.c.undoes_id == decisions.c.id, undo.c.answer == "undo"))
+            .order_by(decisions.c.id.desc()).limit(1).scalar_subquery())
 
 
 # --- reports ----------------------------------------------------------------------------------
