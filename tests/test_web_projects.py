@@ -306,6 +306,8 @@ def test_depth_and_file_limits_are_enforced_and_shown_to_the_owner(make_app, sta
     settings = client.get(f"/projects/{project_id}/settings").get_data(as_text=True)
     assert 'id="limits"' in settings and "3 of at most 3" in settings
     assert 'max="2"' in settings
+    german = client.get(f"/projects/{project_id}/settings", headers={"Accept-Language": "de"})
+    assert "Grenzen auf dieser Website" in german.get_data(as_text=True)
     assert 'id="file-limit"' in client.get(f"/projects/{project_id}").get_data(as_text=True)
     # Labellers see the project, not the owner's limits.
     with engine.begin() as conn:
