@@ -167,6 +167,30 @@ def test_rate_limits_are_shared_by_every_process(make_app, engine):
     assert answers == [404] * 5 + [429]
 
 
+def test_leased_tokens_never_add_up_to_more_than_the_bucket(engine):
+    """Processes take generous limits' tokens a few at a time; together they still get
+    exactly the bucket, and writes stay few."""
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "rate_limits" in statement:
+            statements.append(statement)
+
+    limiters = [RateLimiter(LIMITS, engine), RateLimiter(LIMITS, engine)]
+    burst, lease = int(LIMITS["default"].burst), LIMITS["default"].lease
+    assert lease > 1
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        allowed = sum(limiters[i % 2].hit("default", "u5", now=50.0) == 0.0
+                      for i in range(burst + 100))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert allowed == burst
+    assert len(statements) < 2 * burst // lease + 10
+
+
 def test_bucket_takes_are_atomic_across_connections(engine, session_engine):
     """Twenty takes from two threads at once, each on its own connection: exactly the burst
     goes through."""
