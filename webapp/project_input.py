@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import Engine
 
 from likeness.config import Config
+from likeness.db import projects
 from webapp.lookups import (
     BadInput,
     CategoryPreview,
@@ -130,6 +132,22 @@ def prepare_new_project(cfg: Config, data: Mapping[str, Any], language: str) -> 
     if preview.exists is None:
         warnings.append("category_size_unknown")
     return NewProject(item, preview, depth, warnings)
+
+
+def start_project(cfg: Config, engine: Engine, user_id: int, data: Mapping[str, Any],
+                  language: str) -> tuple[int, NewProject]:
+    """Check the owner's quota (first: the look-ups cost Wikimedia calls), validate and look
+    up, then create under the quota again. Raises InputErrors or projects.QuotaExceeded."""
+    limit = cfg.quotas.projects_per_user
+    with engine.connect() as conn:
+        projects.check_quota(conn, user_id, limit)
+    prepared = prepare_new_project(cfg, data, language)
+    with engine.begin() as conn:
+        project_id = projects.create(
+            conn, owner_id=user_id, qid=prepared.item.qid, label=prepared.item.label,
+            description=prepared.item.description, reference_file=prepared.item.reference_file,
+            category=prepared.category.title, depth=prepared.depth, max_owned=limit)
+    return project_id, prepared
 
 
 def parse_settings(data: Mapping[str, Any], checkboxes: bool, max_depth: int) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from likeness.db.decisions import LABEL_OF
 from likeness.db.schema import (
     decisions,
     edits,
@@ -58,8 +59,6 @@ ACTIONS = ("add", "qualify", "remove")
 _MARKER_STATES = ("done", "failed", "skipped")
 # Decisions that count as a person confirming a face ('seed' answers are provisional).
 HUMAN_YES = ("yes", "approve")
-# Decisions that set a face's label (likeness.db.decisions.LABEL_OF).
-LABELLING = ("yes", "approve", "no", "reject", "not_face")
 MAX_SEND_ATTEMPTS = 12
 
 
@@ -494,7 +493,7 @@ def _latest_labeller(face_id: Any) -> Any:
     """Who gave the face its current label: the newest labelling answer not taken back."""
     undo = decisions.alias("undo")
     return (select(decisions.c.user_id)
-            .where(decisions.c.face_id == face_id, decisions.c.answer.in_(LABELLING),
+            .where(decisions.c.face_id == face_id, decisions.c.answer.in_(tuple(LABEL_OF)),
                    ~exists().where(undo.c.undoes_id == decisions.c.id, undo.c.answer == "undo"))
             .order_by(decisions.c.id.desc()).limit(1).scalar_subquery())
 

@@ -24,7 +24,8 @@ def take(conn: Connection, bucket: str, rate: float, burst: float, now: float,
     ``now`` is Unix time (processes share the wall clock, not a monotonic one). Call inside
     ``engine.begin()``.
     """
-    for amount in dict.fromkeys((min(want, int(burst)), 1)):
+    want = max(1, min(want, int(burst)))
+    for amount in (want, 1) if want > 1 else (1,):
         if _take(conn, bucket, rate, burst, now, amount):
             return amount, 0.0
     row = conn.execute(select(buckets.c.tokens, buckets.c.updated_at)
@@ -32,15 +33,14 @@ def take(conn: Connection, bucket: str, rate: float, burst: float, now: float,
     if row is not None:
         have = min(burst, row.tokens + max(now - row.updated_at, 0.0) * rate)
         return 0, max((1 - have) / rate, 1e-3)
-    amount = min(want, int(burst))
     conn.execute(delete(buckets).where(buckets.c.full_at < now))
     try:
         with conn.begin_nested():
-            conn.execute(insert(buckets).values(bucket=bucket, tokens=burst - amount,
-                                                updated_at=now, full_at=now + amount / rate))
+            conn.execute(insert(buckets).values(bucket=bucket, tokens=burst - want,
+                                                updated_at=now, full_at=now + want / rate))
     except IntegrityError:  # another process made the bucket meanwhile: take from that one
         return take(conn, bucket, rate, burst, now, want)
-    return amount, 0.0
+    return want, 0.0
 
 
 def _take(conn: Connection, bucket: str, rate: float, burst: float, now: float,

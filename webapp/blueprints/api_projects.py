@@ -15,12 +15,7 @@ from webapp.api import api_error, json_body
 from webapp.blueprints.invites import REASONS, join_url
 from webapp.context import config, engine
 from webapp.invite_input import parse_invite_options
-from webapp.project_input import (
-    InputErrors,
-    parse_settings,
-    prepare_new_project,
-    quota_message,
-)
+from webapp.project_input import InputErrors, parse_settings, quota_message, start_project
 from webapp.security import rate_limit
 from webapp.serialize import entry_json, invite_json, member_json, project_json, summary_json
 
@@ -60,22 +55,15 @@ def list_projects() -> Any:
 def create_project() -> Any:
     data = json_body()
     user = current_user()
-    limit = config().quotas.projects_per_user
     try:
-        with engine().connect() as conn:  # before the look-ups, which cost Wikimedia calls
-            projects.check_quota(conn, user.id, limit)
-        prepared = prepare_new_project(config(), data, str(get_locale() or "en"))
-        with engine().begin() as conn:
-            project_id = projects.create(
-                conn, owner_id=user.id, qid=prepared.item.qid, label=prepared.item.label,
-                description=prepared.item.description,
-                reference_file=prepared.item.reference_file,
-                category=prepared.category.title, depth=prepared.depth, max_owned=limit)
-            project = projects.get(conn, project_id)
+        project_id, prepared = start_project(config(), engine(), user.id, data,
+                                             str(get_locale() or "en"))
     except InputErrors as exc:
         return _invalid(exc)
     except projects.QuotaExceeded as exc:
         api_error(409, "quota_exceeded", quota_message(exc.limit))
+    with engine().connect() as conn:
+        project = projects.get(conn, project_id)
     log.info("project.created", extra={"project": project_id, "user": user.id})
     body = {"project": project_json(project, "owner"), "warnings": prepared.warnings}
     return jsonify(body), 201

@@ -12,12 +12,7 @@ from likeness.db import images, members, projects
 from webapp.access import current_user, login_required, member_required
 from webapp.blueprints import progress
 from webapp.context import config, engine
-from webapp.project_input import (
-    InputErrors,
-    parse_settings,
-    prepare_new_project,
-    quota_message,
-)
+from webapp.project_input import InputErrors, parse_settings, quota_message, start_project
 from webapp.security import rate_limit
 
 log = logging.getLogger(__name__)
@@ -40,17 +35,9 @@ def new() -> str:
 def create() -> object:
     user = current_user()
     assert user is not None
-    limit = config().quotas.projects_per_user
     try:
-        with engine().connect() as conn:  # before the look-ups, which cost Wikimedia calls
-            projects.check_quota(conn, user.id, limit)
-        prepared = prepare_new_project(config(), request.form, str(get_locale() or "en"))
-        with engine().begin() as conn:
-            project_id = projects.create(
-                conn, owner_id=user.id, qid=prepared.item.qid, label=prepared.item.label,
-                description=prepared.item.description,
-                reference_file=prepared.item.reference_file,
-                category=prepared.category.title, depth=prepared.depth, max_owned=limit)
+        project_id, prepared = start_project(config(), engine(), user.id, request.form,
+                                             str(get_locale() or "en"))
     except InputErrors as exc:
         return render_template("projects/new.html", form=request.form, errors=exc.errors,
                                confirm_not_human=exc.confirm_not_human), 422
