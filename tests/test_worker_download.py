@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from likeness.useragent import user_agent
+from tests.waiting import wait_for
 from worker.download import DownloadError, check_host, download
 from worker.wiki import http_session
 
@@ -100,6 +101,9 @@ def test_a_slow_answer_times_out(cfg, url, standin):
     standin.fault("upload", "delay", seconds=3)
     got = failure(cfg, url, timeout=1.0)
     assert (got.kind, got.retryable) == ("download_timeout", True)
+    # The stand-in logs the abandoned request when its delay ends: let that happen here, not
+    # in the log of a later test that counts requests.
+    wait_for(lambda: standin.world.requests, 10, "the stand-in to finish the slow answer")
 
 
 def test_a_cut_connection_is_a_truncated_download(cfg, url, standin):
