@@ -156,23 +156,24 @@ class Limit:
     rate: float  # tokens added per second
     burst: float  # bucket size
     # Tokens a process takes from the shared bucket at once and spends locally (for at most
-    # LEASE_SECONDS): one database write per `lease` requests. Each process may thus run up to
-    # lease - 1 ahead of the shared count; 1 (exact) for every limit that guards a secret.
+    # LEASE_SECONDS): one database write per `lease` requests. The total never exceeds the
+    # bucket, but a process may spend up to lease - 1 tokens later than it took them; 1
+    # (exact) for every limit that guards a secret or a Wikimedia API.
     lease: int = 1
 
 
 # "default" applies to every request; views opt into stricter or looser groups with @rate_limit.
 LIMITS: dict[str, Limit] = {
-    "default": Limit(rate=30.0, burst=300.0, lease=30),
+    "default": Limit(rate=30.0, burst=300.0, lease=60),
     # Labelling: an answer and the next question are two calls, so 10 answers/s need 20/s.
-    "label": Limit(rate=30.0, burst=120.0, lease=12),
+    "label": Limit(rate=30.0, burst=120.0, lease=40),
     "search": Limit(rate=3.0, burst=20.0),  # typing in the autocomplete
     "wiki": Limit(rate=1.0, burst=10.0),  # server-side fetches from Wikimedia
     "write": Limit(rate=1.0, burst=20.0),  # creating projects, invites, settings
     "join": Limit(rate=1 / 30, burst=5.0),  # invite codes: guessing is refused
     "login": Limit(rate=0.2, burst=10.0),
 }
-LEASE_SECONDS = 10.0
+LEASE_SECONDS = 60.0  # leased tokens still unspent after this are given up
 
 
 class RateLimiter:
