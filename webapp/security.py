@@ -192,7 +192,7 @@ class RateLimiter:
         self.engine = engine
         self.max_keys = max_keys
         self._leased: dict[tuple[str, str], tuple[int, float]] = {}  # tokens left, until
-        self._refused: dict[tuple[str, str], float] = {}  # refused until (monotonic)
+        self._refused: dict[tuple[str, str], float] = {}  # refused until (Unix time)
         self._lock = threading.Lock()
 
     def hit(self, group: str, who: str, now: float | None = None) -> float:
