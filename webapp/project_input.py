@@ -1,7 +1,8 @@
 """Checking what people send to create or change a project; shared by the HTML forms and /api.
 
 Values arrive as strings (forms) or JSON values (API); everything is bounded and validated here,
-and errors name the field so both front ends can show them next to it.
+and errors name the field so both front ends can show them next to it. ``start_project`` is
+the one way both create a project (within the owner's quota).
 """
 
 from __future__ import annotations
