@@ -215,6 +215,54 @@ def test_bucket_takes_are_atomic_across_connections(engine, session_engine):
     assert sum(allowed) == LIMITS["join"].burst and len(allowed) == 20
 
 
+def test_takes_inserts_and_pruning_at_once_never_deadlock(engine):
+    """Six processes at once, each creating buckets and updating one they share, while every
+    bucket keeps going stale and each process prunes: MariaDB deadlocked here while pruning
+    shared a transaction with a take, or deleted through the full_at index."""
+    import itertools
+    import time
+
+    from likeness.db.engine import engine_for_url
+
+    url = engine.url.render_as_string(hide_password=False)
+    engines = [engine_for_url(url) for _ in range(6)]
+    names = itertools.count()
+    start, errors = time.time(), []
+    barrier = threading.Barrier(len(engines))
+
+    def run(own_engine) -> None:
+        limiter = RateLimiter(LIMITS, own_engine)
+        barrier.wait()
+        try:
+            for n in range(40):
+                now = start + n * 200.0  # every join bucket is full again by the next round
+                limiter.hit("join", "shared", now=now)
+                limiter.hit("join", f"new{next(names)}", now=now)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    for own_engine in engines:
+        own_engine.dispose()
+    assert not errors, errors[:3]
+
+
+def test_refilled_buckets_are_pruned(engine):
+    from sqlalchemy import select
+
+    from likeness.db.schema import rate_limits
+
+    limiter = RateLimiter(LIMITS, engine)
+    limiter.hit("join", "early", now=0.0)  # full again at 30 s
+    limiter.hit("join", "late", now=100.0)  # a minute later: prunes
+    with engine.connect() as conn:
+        assert conn.execute(select(rate_limits.c.bucket)).scalars().all() == ["join:late"]
+
+
 def test_forwarded_for_does_not_rotate_anonymous_buckets(make_app, engine):
     app = make_app(oauth={"owner_only_token": "t"})
     client = app.test_client()

@@ -174,6 +174,7 @@ LIMITS: dict[str, Limit] = {
     "login": Limit(rate=0.2, burst=10.0),
 }
 LEASE_SECONDS = 60.0  # leased tokens still unspent after this are given up
+PRUNE_SECONDS = 60.0  # each process deletes refilled buckets this often
 
 
 class RateLimiter:
@@ -194,6 +195,7 @@ class RateLimiter:
         self._leased: dict[tuple[str, str], tuple[int, float]] = {}  # tokens left, until
         self._refused: dict[tuple[str, str], float] = {}  # refused until (Unix time)
         self._lock = threading.Lock()
+        self._next_prune = 0.0
 
     def hit(self, group: str, who: str, now: float | None = None) -> float:
         """Take one token; return 0 when allowed, else seconds until the next token."""
@@ -206,6 +208,10 @@ class RateLimiter:
         with self.engine.begin() as conn:
             granted, wait = rate_limits.take(conn, f"{group}:{who}"[:120], limit.rate,
                                              limit.burst, now, want=limit.lease)
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_SECONDS
+            with self.engine.begin() as conn:
+                rate_limits.prune(conn, now)
         with self._lock:
             if len(self._leased) + len(self._refused) >= self.max_keys:
                 self._leased.clear()  # unspent leases are only lost, never doubled
