@@ -37,7 +37,9 @@ from sqlalchemy.sql.expression import false
 # Surrogate ids are never reused: on SQLite that takes AUTOINCREMENT (sqlite_autoincrement=True
 # on each table below); MariaDB's AUTO_INCREMENT never reuses them anyway. A reused user id
 # would hand a deleted user's session to the next new user; a reused decision id would hide
-# new answers from model_runs.last_decision_id.
+# new answers from model_runs.last_decision_id. A migration that copies such a table on SQLite
+# (batch_alter_table) must pass table_kwargs={"sqlite_autoincrement": True}, or the copy loses
+# it (tests/test_db_migrations.py checks the migrated schema).
 
 # Stable constraint names, so migrations can refer to them on both databases.
 metadata = MetaData(
