@@ -50,6 +50,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from likeness.db import queue  # noqa: E402
+from likeness.db import users as users_db  # noqa: E402
 from likeness.db.engine import engine_for_url  # noqa: E402
 from likeness.db.migrate import upgrade  # noqa: E402
 from likeness.db.schema import (  # noqa: E402
@@ -62,6 +63,7 @@ from likeness.db.schema import (  # noqa: E402
     projects,
     users,
 )
+from likeness.db.users import User  # noqa: E402
 
 FACES_PER_IMAGE = 5
 CHUNK = 100_000
@@ -197,16 +199,18 @@ class Server:
                 raise SystemExit("gunicorn did not start")
             time.sleep(0.2)
 
-    def cookie(self, user_id: int) -> tuple[str, str]:
+    def cookie(self, user: User) -> tuple[str, str]:
         """A signed Flask session for the user (what the OAuth login would leave)."""
         from flask import Flask
         from flask.sessions import SecureCookieSessionInterface
 
+        from webapp.access import login_session
+
         app = Flask("bench")
         app.secret_key = self.secret
-        csrf = f"bench-{user_id}"
+        csrf = f"bench-{user.id}"
         serializer = SecureCookieSessionInterface().get_signing_serializer(app)
-        return serializer.dumps({"uid": user_id, "csrf": csrf}), csrf
+        return serializer.dumps({**login_session(user), "csrf": csrf}), csrf
 
     def mark(self) -> int:
         return self.log.stat().st_size
@@ -237,16 +241,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_load(server: Server, user_ids: list[int], project_id: int, seconds: float,
+def run_load(server: Server, labellers: list[User], project_id: int, seconds: float,
              think: float) -> int:
     """Labellers loop next -> look -> answer until time is up; returns answers sent."""
     stop_at = time.monotonic() + seconds
     errors: list[str] = []
     answered = [0]
 
-    def labeller(user_id: int) -> None:
+    def labeller(user: User) -> None:
+        user_id = user.id
         http = requests.Session()
-        cookie, csrf = server.cookie(user_id)
+        cookie, csrf = server.cookie(user)
         http.cookies.set("session", cookie)
         headers = {"X-CSRF-Token": csrf, "Origin": server.base}
         api = f"{server.base}/api/projects/{project_id}"
@@ -275,7 +280,7 @@ def run_load(server: Server, user_ids: list[int], project_id: int, seconds: floa
             answered[0] += 1
             shown = found[0]["id"] if found else None
 
-    threads = [threading.Thread(target=labeller, args=(uid,)) for uid in user_ids]
+    threads = [threading.Thread(target=labeller, args=(user,)) for user in labellers]
     for t in threads:
         t.start()
     for t in threads:
@@ -335,17 +340,18 @@ def main() -> int:
     with engine.connect() as conn:
         user_ids = conn.execute(select(users.c.id).where(users.c.username.like("Labeller %"))
                                 .order_by(users.c.id)).scalars().all()[:args.labellers]
+        labellers = [users_db.get(conn, uid) for uid in user_ids]
     results = {}
     with tempfile.TemporaryDirectory() as workdir:
         server = Server(args.url, Path(workdir), args.workers, args.threads)
         try:
             for size in sizes:      # a short warm-up of both, so neither runs cold
                 clean_answers(engine, ids[size])
-                run_load(server, user_ids, ids[size], 3, args.think)
+                run_load(server, labellers, ids[size], 3, args.think)
                 clean_answers(engine, ids[size])
             for size in sizes:
                 since = server.mark()
-                answered = run_load(server, user_ids, ids[size], args.seconds, args.think)
+                answered = run_load(server, labellers, ids[size], args.seconds, args.think)
                 clean_answers(engine, ids[size])
                 results[size] = samples = server.samples(since)
                 print(f"{size:>9,} faces, {len(user_ids)} labellers, {args.seconds:.0f} s, "

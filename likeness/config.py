@@ -25,6 +25,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TOOL_"
 TOOLSDB_HOST = "tools.db.svc.wikimedia.cloud"
+MAX_DEPTH = 10  # projects.depth's check constraint
 
 
 class ConfigError(ValueError):
@@ -37,8 +38,14 @@ class AppConfig:
     version: str = "0.1.0"
     url: str = "https://likeness.toolforge.org/"
     contact: str = "tools.likeness@toolforge.org"
-    admins: tuple[str, ...] = ()
+    admins: tuple[int, ...] = ()  # Wikimedia central user ids: names can change hands
     default_locale: str = "en"
+    proxy_hops: int = 0  # X-Forwarded-* hops added by trusted proxies (Toolforge: 1)
+    session_days: int = 30  # a login lasts this long, however active the session
+
+    def __post_init__(self) -> None:
+        _at_least(self.proxy_hops, 0, "app.proxy_hops")
+        _at_least(self.session_days, 1, "app.session_days")
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,27 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class QuotaConfig:
+    """Per-user limits that keep one person from taking the shared workers for themselves."""
+
+    projects_per_user: int = 20
+    files_per_project: int = 10_000
+    max_depth: int = 5
+
+    def __post_init__(self) -> None:
+        _at_least(self.projects_per_user, 1, "quotas.projects_per_user")
+        _at_least(self.files_per_project, 1, "quotas.files_per_project")
+        _at_least(self.max_depth, 0, "quotas.max_depth")
+        if self.max_depth > MAX_DEPTH:
+            raise ConfigError(f"quotas.max_depth: at most {MAX_DEPTH} (the schema's limit)")
+
+
+def _at_least(value: int, low: int, key: str) -> None:
+    if value < low:
+        raise ConfigError(f"{key}: must be at least {low}, not {value}")
+
+
+@dataclass(frozen=True)
 class Config:
     secret_key: str = ""
     data_dir: str = str(REPO_ROOT / "instance")
@@ -114,6 +142,7 @@ class Config:
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     edits: EditsConfig = field(default_factory=EditsConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    quotas: QuotaConfig = field(default_factory=QuotaConfig)
     toolsdb_user: str = ""
     toolsdb_password: str = ""
 
@@ -224,7 +253,10 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     if typing.get_origin(hint) is tuple:
         if isinstance(value, str):
             value = [item.strip() for item in value.split(",") if item.strip()]
-        return tuple(str(item) for item in value)
+        elif not isinstance(value, list | tuple):
+            value = [value]
+        item_type = typing.get_args(hint)[0]
+        return tuple(_coerce(item, item_type, key) for item in value)
     if isinstance(hint, types.UnionType):
         hint = next(h for h in typing.get_args(hint) if h is not type(None))
     try:

@@ -32,8 +32,23 @@ def _run(connection) -> None:
     # Batch mode lets ALTERs work on SQLite too (table copy), so one migration fits both.
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
                       compare_type=True)
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # A table copy drops the old table; with foreign keys on, that would cascade to every
+        # child row. The pragma only works outside a transaction, hence the raw connection.
+        _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+    if sqlite:
+        _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
+
+
+def _sqlite_pragma(connection, statement: str) -> None:
+    connection.connection.dbapi_connection.execute(statement)
 
 
 if context.is_offline_mode():

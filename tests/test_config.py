@@ -55,6 +55,11 @@ def test_explicit_database_url_beats_toolsdb(tmp_path):
     ({"TOOL_WORKER__POOL_SIZE": "many"}, "worker.pool_size"),
     ({"TOOL_NOPE": "1"}, "unknown config key"),
     ({"TOOL_WORKER__TYPO": "1"}, "worker.typo"),
+    # Admins are Wikimedia user ids: a user name (as older configs had) is refused.
+    ({"TOOL_APP__ADMINS": "Alice"}, "app.admins: cannot read 'Alice' as int"),
+    ({"TOOL_APP__PROXY_HOPS": "-1"}, "app.proxy_hops"),
+    ({"TOOL_QUOTAS__MAX_DEPTH": "11"}, "quotas.max_depth"),
+    ({"TOOL_QUOTAS__FILES_PER_PROJECT": "0"}, "quotas.files_per_project"),
 ])
 def test_bad_values_name_the_key(tmp_path, env, message):
     with pytest.raises(ConfigError, match=message):
@@ -62,10 +67,10 @@ def test_bad_values_name_the_key(tmp_path, env, message):
 
 
 def test_booleans_and_lists_from_environment(tmp_path):
-    env = {"TOOL_SECURE_COOKIES": "false", "TOOL_APP__ADMINS": "Alice, Bob"}
+    env = {"TOOL_SECURE_COOKIES": "false", "TOOL_APP__ADMINS": "123, 4567"}
     cfg = load_config(path=tmp_path / "absent", environ=env)
     assert cfg.secure_cookies is False
-    assert cfg.app.admins == ("Alice", "Bob")
+    assert cfg.app.admins == (123, 4567)
 
 
 def test_every_key_is_documented_in_the_example():

@@ -248,3 +248,47 @@ def test_claim_while_another_claim_of_the_same_user_is_uncommitted(engine):
     thread.join(30)
     assert first is not None and first.page_id == 1
     assert result == [None]
+
+
+def test_only_a_sender_s_rejection_removes_a_statement_and_with_their_own_token(engine):
+    """A labeller's 'no' must not make the owner's account remove a statement from Commons:
+    removal needs the rejection of someone allowed to send edits in the project, and goes out
+    with that person's token."""
+    from likeness.db import decisions, members
+
+    with engine.begin() as conn:
+        owner, labeller = f.user(conn), f.user(conn)
+        project = f.project(conn, owner, qid="Q42")
+        members.add(conn, project, labeller, "labeller")
+        _, face = _confirmed(conn, project, owner, 601)
+        plan.queue_project(conn, project, owner)
+        conn.execute(update(edits).values(state="done", created_statement=True))
+        decisions.record(conn, project_id=project, face_id=face, user_id=labeller,
+                         answer="no")
+        assert edit_rows.queue_removals_for_rejected(conn) == 0
+        assert conn.execute(select(edits.c.action, edits.c.state)).one() == ("add", "done")
+    with engine.begin() as conn:  # the owner lets labellers send: now their 'no' counts
+        conn.execute(update(f.schema.projects).values(members_can_send=True))
+        assert edit_rows.queue_removals_for_rejected(conn) == 1
+        row = conn.execute(select(edits.c.action, edits.c.state, edits.c.user_id)).one()
+    assert tuple(row) == ("remove", "pending", labeller)
+
+
+def test_the_owner_s_rejection_removes_with_the_owner_s_token(engine):
+    from likeness.db import decisions, members
+
+    with engine.begin() as conn:
+        owner, labeller = f.user(conn), f.user(conn)
+        project = f.project(conn, owner, qid="Q42", members_can_send=True)
+        members.add(conn, project, labeller, "labeller")
+        _, face = _confirmed(conn, project, labeller, 602)
+        plan.queue_project(conn, project, labeller)  # the labeller wrote it
+        conn.execute(update(edits).values(state="done", created_statement=True))
+        decisions.record(conn, project_id=project, face_id=face, user_id=owner,
+                         answer="reject", via="review")
+        undone = decisions.record(conn, project_id=project, face_id=face, user_id=labeller,
+                                  answer="yes")
+        decisions.undo_latest(conn, project_id=project, user_id=labeller)
+        assert undone.label == "yes"
+        assert edit_rows.queue_removals_for_rejected(conn) == 1
+        assert conn.execute(select(edits.c.user_id)).scalar() == owner

@@ -17,7 +17,7 @@ from likeness.db.schema import edits, users, utcnow
 from likeness.edits import rights
 from likeness.tokens import cipher_for
 from tests import factories
-from tests.fixtures.web import csrf_headers
+from tests.fixtures.web import csrf_headers, login
 
 BLOCKED = "Blocked Tester"
 TESTER = "Likeness Tester"
@@ -114,8 +114,7 @@ def test_before_labelling_and_sending_an_old_answer_is_asked_again(app, standin,
         conn.execute(update(users).where(users.c.id == user).values(
             rights_checked_at=utcnow() - dt.timedelta(hours=1)))
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["uid"] = user
+    login(client, user)
     page = client.get(f"/projects/{project}/label").get_data(as_text=True)
     assert 'id="rights-banner"' in page and "blocked" in page
     refused = client.post(f"/api/projects/{project}/edits/send", json={},

@@ -25,7 +25,9 @@ def test_status_page_shows_workers_queues_errors_and_edit_rate(make_app, engine)
                                           state="done", updated_at=utcnow()))
         conn.execute(insert(edits).values(page_id=2, qid="Q42", title="File:B.jpg",
                                           state="failed", error_code="permissiondenied"))
-    app = make_app(app={"admins": ["Admin Person"]})
+        admin_wiki_id = conn.execute(select(users.c.wiki_user_id)
+                                     .where(users.c.id == admin)).scalar()
+    app = make_app(app={"admins": [admin_wiki_id]})
     client = app.test_client()
     login(client, admin)
     data = client.get("/api/admin/status").get_json()
@@ -42,6 +44,23 @@ def test_status_page_shows_workers_queues_errors_and_edit_rate(make_app, engine)
     login(other, someone)
     assert other.get("/admin").status_code == 403
     assert 'href="/admin"' not in other.get("/account").get_data(as_text=True)
+    assert other.get("/api/admin/status").get_json()["error"]["code"] == "not_admin"
+
+
+def test_admins_are_matched_by_wikimedia_id_not_by_name(make_app, engine):
+    """A renamed admin stays admin; whoever takes the old name does not become one."""
+    with engine.begin() as conn:
+        admin = f.user(conn, "Admin Person")
+        admin_wiki_id = conn.execute(select(users.c.wiki_user_id)
+                                     .where(users.c.id == admin)).scalar()
+        conn.execute(users.update().where(users.c.id == admin).values(username="Renamed"))
+        usurper = f.user(conn, "Admin Person")
+    app = make_app(app={"admins": [admin_wiki_id]})
+    client = app.test_client()
+    login(client, admin)
+    assert client.get("/api/admin/status").status_code == 200
+    other = app.test_client()
+    login(other, usurper)
     assert other.get("/api/admin/status").get_json()["error"]["code"] == "not_admin"
 
 

@@ -11,7 +11,8 @@ for "not 401/403, not 5xx".
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
+from werkzeug.routing.converters import NumberConverter
 
 from likeness.db import invites, members
 from tests import factories
@@ -56,10 +57,9 @@ def _setup(engine: Engine) -> dict:
 def _url(rule, ids: dict) -> str:
     values = {}
     for arg in rule.arguments:
-        converter = rule._converters[arg].__class__.__name__
         if arg in ids:
             values[arg] = ids[arg]
-        elif converter in ("IntegerConverter", "NumberConverter"):
+        elif isinstance(rule._converters[arg], NumberConverter):
             values[arg] = 999999
         elif arg == "qid":
             values[arg] = "Q42"
@@ -137,3 +137,111 @@ def test_login_redirect_keeps_a_safe_next(matrix_app, engine):
     assert response.status_code == 302
     assert response.headers["Location"] == (
         f"/login?next=%2Fprojects%2F{ids['project_id']}%2Fmembers%3Fx%3D1")
+
+
+# --- other projects' ids inside requests -------------------------------------------------------
+
+SECRET_PAGE = 777_000_111  # B's file: its title and thumbnail must never show up in A's answers
+SECRET_THUMB = "http://upload.example/secret-b.jpg"
+
+
+def _two_projects(engine: Engine) -> dict:
+    """Project A (whose owner sends the requests) and project B (someone else's, full of
+    things to find): faces, an image, a member, an invite, a written edit, and an answer that
+    A's owner gave while a member of B, before being removed."""
+    from likeness.db import decisions
+    from likeness.db.schema import edits
+
+    with engine.begin() as conn:
+        a_owner = factories.user(conn)
+        project_a = factories.project(conn, a_owner)
+        a_image = factories.image(conn, project_a, status="done", thumb_width=800,
+                                  thumb_height=600)
+        factories.face(conn, project_a, a_image)
+        b_owner, b_labeller = factories.user(conn), factories.user(conn)
+        project_b = factories.project(conn, b_owner, qid="Q43", category="B")
+        members.add(conn, project_b, b_labeller, "labeller")
+        b_image = factories.image(conn, project_b, page_id=SECRET_PAGE, status="done",
+                                  thumb_url=SECRET_THUMB, thumb_width=800, thumb_height=600)
+        b_faces = [factories.face(conn, project_b, b_image) for _ in range(3)]
+        decisions.record(conn, project_id=project_b, face_id=b_faces[0], user_id=a_owner,
+                         answer="yes", client_token="b-token")
+        code, invite = invites.create(conn, project_b, b_owner)
+        conn.execute(edits.insert().values(
+            page_id=SECRET_PAGE, qid="Q43", title=f"File:Example {SECRET_PAGE}.jpg",
+            project_id=project_b, face_id=b_faces[0], user_id=b_owner, state="done",
+            created_statement=True, statement_id="M777000111$X"))
+    return {"a_owner": a_owner, "project_a": project_a, "project_b": project_b,
+            "b_labeller": b_labeller, "b_image": b_image, "b_faces": b_faces,
+            "b_invite": invite.id, "b_code": code}
+
+
+def _empty(engine: Engine) -> None:
+    from likeness.db.schema import metadata
+
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(delete(table))
+
+
+def _snapshot(engine: Engine, project_id: int) -> dict:
+    """Every row of the project, in every table that holds project rows."""
+    from likeness.db.schema import metadata
+
+    state = {}
+    with engine.connect() as conn:
+        for name, table in metadata.tables.items():
+            column = table.c.id if name == "projects" else table.c.get("project_id")
+            if column is not None:
+                rows = conn.execute(table.select().where(column == project_id)
+                                    .order_by(*table.primary_key.columns)).all()
+                state[name] = [tuple(row) for row in rows]
+    return state
+
+
+def test_other_projects_ids_in_urls_and_bodies_change_and_reveal_nothing(matrix_app, engine):
+    """As the owner of project A, call every route of A with project B's ids in the rest of
+    the URL and in the body: B's rows stay exactly as they were, and no answer shows B's
+    file, thumbnail or label."""
+    checked = 0
+    failures = []
+    for rule, method in _routes(matrix_app):
+        if "project_id" not in rule.arguments:
+            continue
+        ids = _two_projects(engine)
+        b = ids["b_faces"]
+        url = _url(rule, {"project_id": ids["project_a"], "user_id": ids["b_labeller"],
+                          "invite_id": ids["b_invite"], "face_id": b[1],
+                          "image_id": ids["b_image"], "code": ids["b_code"]})
+        body = {"face_id": b[1], "image_id": ids["b_image"], "replaces": b[2], "held": b,
+                "ids": b, "approve": [b[1]], "reject": [b[2]], "user_id": ids["b_labeller"],
+                "invite_id": ids["b_invite"], "project_id": ids["project_b"], "answer": "no",
+                "box": {"left": 0.5, "top": 0.5, "width": 0.2, "height": 0.2},
+                "token": "b-token", "k": 5, "code": ids["b_code"], "confirm": "Q43"}
+        before = _snapshot(engine, ids["project_b"])
+        client = matrix_app.test_client()
+        login(client, ids["a_owner"])
+        headers = csrf_headers(client)
+        if method == "GET":
+            response = client.get(url, query_string={k: str(v) for k, v in body.items()
+                                                     if not isinstance(v, list | dict)})
+        elif url.startswith("/api/"):
+            response = client.open(url, method=method, json=body, headers=headers)
+        else:
+            form = {k: str(v) for k, v in body.items() if not isinstance(v, list | dict)}
+            response = client.open(url, method=method, headers=headers,
+                                   data={**form, "csrf_token": headers["X-CSRF-Token"]})
+        checked += 1
+        where = f"{method} {url}: {response.status_code}"
+        text = response.get_data(as_text=True)
+        if response.status_code >= 500 and response.status_code != 503:
+            failures.append(where + " server error")
+        if str(SECRET_PAGE) in text or SECRET_THUMB in text:
+            failures.append(where + " shows project B's file")
+        if response.is_json and '"duplicate":true' in text.replace(" ", ""):
+            failures.append(where + " answered with project B's recorded decision")
+        if _snapshot(engine, ids["project_b"]) != before:
+            failures.append(where + " changed project B")
+        _empty(engine)
+    assert not failures, "\n".join(failures)
+    assert checked >= 30

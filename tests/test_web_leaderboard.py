@@ -39,12 +39,42 @@ def test_counts_distinct_faces(engine, web_app):
         factories.decision(conn, elsewhere, other_project, bob, "yes")
     with engine.connect() as conn:
         in_project = [(e.rank, e.username, e.faces) for e in leaderboard(conn, project_id)]
-        overall = [(e.rank, e.username, e.faces) for e in leaderboard(conn)]
+        overall = [(e.rank, e.username, e.faces) for e in leaderboard(conn, viewer_id=bob)]
     assert in_project == [(1, "Alice", 5), (2, "Bob", 1)]
     assert overall == [(1, "Alice", 5), (2, "Bob", 2)]
     client = web_app.test_client()
     assert client.get("/api/leaderboard").get_json()["leaderboard"][1]["faces"] == 2
-    assert "Alice" in client.get("/leaderboard").get_data(as_text=True)
     login(client, bob)
+    assert "Alice" in client.get("/leaderboard").get_data(as_text=True)  # they share a project
     entries = client.get(f"/api/projects/{project_id}/leaderboard").get_json()["leaderboard"]
     assert [(e["username"], e["faces"]) for e in entries] == [("Alice", 5), ("Bob", 1)]
+
+
+def test_the_public_board_does_not_name_members_of_private_projects(engine, web_app):
+    with engine.begin() as conn:
+        secret = factories.user(conn, "Secret Labeller")
+        colleague = factories.user(conn, "Colleague")
+        outsider = factories.user(conn, "Outsider")
+        private = factories.project(conn, secret, category="Private")
+        members.add(conn, private, colleague)
+        face = factories.face(conn, private, factories.image(conn, private))
+        factories.decision(conn, face, private, secret, "yes")
+        mine = factories.project(conn, outsider, category="Mine")
+        own_face = factories.face(conn, mine, factories.image(conn, mine))
+        factories.decision(conn, own_face, mine, outsider, "no")
+    anonymous = web_app.test_client()
+    stranger = web_app.test_client()
+    login(stranger, outsider)
+    friend = web_app.test_client()
+    login(friend, colleague)
+    for client in (anonymous, stranger):
+        assert "Secret Labeller" not in client.get("/leaderboard").get_data(as_text=True)
+        board = client.get("/api/leaderboard").get_json()["leaderboard"]
+        assert [e["faces"] for e in board] == [1, 1]
+        assert "Secret Labeller" not in str(board) and secret not in [e["user_id"] for e in board]
+    # You see yourself, and the people you share a project with.
+    assert {e["username"] for e in stranger.get("/api/leaderboard").get_json()["leaderboard"]} \
+        == {"Outsider", None}
+    assert {e["username"] for e in friend.get("/api/leaderboard").get_json()["leaderboard"]} \
+        == {"Secret Labeller", None}
+    assert "Secret Labeller" in friend.get("/leaderboard").get_data(as_text=True)

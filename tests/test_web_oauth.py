@@ -233,3 +233,26 @@ def test_owner_only_login_is_refused_from_another_machine(make_app, standin):
     assert response.status_code == 403
     assert client.get("/api/me").get_json()["user"] is None
     assert not standin.requests_log(route="meta.profile")  # the token was not even used
+
+
+@pytest.mark.parametrize("proxy_hops, socket_addr, forwarded_for, allowed", [
+    (0, "203.0.113.9", "127.0.0.1", False),   # a remote client naming itself local
+    (1, "203.0.113.9", "127.0.0.1", False),   # a remote proxy: the socket is not local
+    (0, "127.0.0.1", "203.0.113.9", False),   # an untrusted local proxy forwarding a stranger
+    (1, "127.0.0.1", "203.0.113.9", False),   # a trusted local proxy forwarding a stranger
+    (1, "127.0.0.1", "198.51.100.1, 127.0.0.1", True),   # only the trusted hop counts
+    (0, "127.0.0.1", None, True),
+])
+def test_owner_only_login_trusts_the_socket_not_forwarded_headers(
+        make_app, standin, proxy_hops, socket_addr, forwarded_for, allowed):
+    token = standin.issue_token("Zoë Reviewer")
+    app = make_app(wiki=standin.config_overrides()["wiki"], oauth={"owner_only_token": token},
+                   app={"proxy_hops": proxy_hops})
+    client = app.test_client()
+    client.get("/login")
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    response = client.post("/login/owner", data=csrf_form(client), headers=headers,
+                           environ_base={"REMOTE_ADDR": socket_addr})
+    assert response.status_code == (302 if allowed else 403)
+    me = client.get("/api/me").get_json()["user"]
+    assert (me is not None and me["username"] == "Zoë Reviewer") is allowed

@@ -227,3 +227,92 @@ def test_api_delete(client, engine, owner):
                          headers=csrf_headers(client)).status_code == 204
     with engine.connect() as conn:
         assert _count(conn, schema.faces) == 0 and _count(conn, schema.projects) == 0
+
+
+def test_a_person_may_own_only_so_many_projects(make_app, standin, engine, owner, person):
+    app = make_app(**standin.config_overrides(), quotas={"projects_per_user": 2})
+    client = app.test_client()
+    login(client, owner)
+    headers = csrf_headers(client)
+    body = {"item": person.qid, "category": person.category}
+    assert [client.post("/api/projects", json=body, headers=headers).status_code
+            for _ in range(2)] == [201, 201]
+    looked_up = len(standin.requests_log())
+    refused = client.post("/api/projects", json=body, headers=headers)
+    assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    assert error["code"] == "quota_exceeded" and "own 2 projects" in error["message"]
+    assert len(standin.requests_log()) == looked_up  # refused before any Wikimedia call
+    page = client.post("/projects/new", data={**body, **csrf_form(client)})
+    assert page.status_code == 409 and "own 2 projects" in page.get_data(as_text=True)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.projects)).scalar() == 2
+
+
+def test_creations_at_once_cannot_slip_under_the_quota_together(engine, owner):
+    import threading
+
+    from likeness.db import projects
+
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+    sqlite = engine.dialect.name == "sqlite"  # its transactions serialise from the start
+
+    def create(i: int) -> None:
+        if sqlite:
+            barrier.wait()
+        try:
+            with engine.begin() as conn:
+                if not sqlite:  # all four transactions open, then they race
+                    conn.execute(select(1))
+                    barrier.wait()
+                projects.create(conn, owner_id=owner, qid=f"Q{i + 1}", label="P",
+                                category=f"C{i}", max_owned=1)
+            outcomes.append("created")
+        except projects.QuotaExceeded:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["created", "refused", "refused", "refused"]
+
+
+def test_depth_and_file_limits_are_enforced_and_shown_to_the_owner(make_app, standin, engine,
+                                                                   owner, person):
+    app = make_app(**standin.config_overrides(),
+                   quotas={"max_depth": 2, "files_per_project": 3})
+    client = app.test_client()
+    login(client, owner)
+    headers = csrf_headers(client)
+    deep = client.post("/api/projects", json={"item": person.qid, "category": person.category,
+                                              "depth": 3}, headers=headers)
+    assert deep.status_code == 422
+    assert deep.get_json()["error"]["fields"]["depth"] == \
+        "Depth must be a whole number from 0 to 2."
+    project_id = client.post("/api/projects", json={
+        "item": person.qid, "category": person.category, "depth": 2},
+        headers=headers).get_json()["project"]["id"]
+    assert client.patch(f"/api/projects/{project_id}", json={"depth": 3},
+                        headers=headers).status_code == 422
+    with engine.begin() as conn:
+        for _ in range(3):
+            factories.image(conn, project_id)
+    limits = client.get(f"/api/projects/{project_id}").get_json()["limits"]
+    assert limits == {"files_per_project": 3, "files": 3, "max_depth": 2,
+                      "projects_per_user": 20}
+    settings = client.get(f"/projects/{project_id}/settings").get_data(as_text=True)
+    assert 'id="limits"' in settings and "3 of at most 3" in settings
+    assert 'max="2"' in settings
+    german = client.get(f"/projects/{project_id}/settings", headers={"Accept-Language": "de"})
+    assert "Grenzen auf dieser Website" in german.get_data(as_text=True)
+    assert 'id="file-limit"' in client.get(f"/projects/{project_id}").get_data(as_text=True)
+    # Labellers see the project, not the owner's limits.
+    with engine.begin() as conn:
+        labeller = factories.user(conn)
+        members.add(conn, project_id, labeller, "labeller")
+    other = app.test_client()
+    login(other, labeller)
+    assert "limits" not in other.get(f"/api/projects/{project_id}").get_json()

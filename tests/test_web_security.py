@@ -4,13 +4,14 @@ inline script or style anywhere in the templates (the CSP forbids them)."""
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
 
 from likeness.config import REPO_ROOT
 from tests import factories
-from tests.fixtures.web import ORIGIN, csrf_headers, login
+from tests.fixtures.web import ORIGIN, csrf_form, csrf_headers, login
 from webapp.security import LIMITS, RateLimiter, content_security_policy, safe_next
 
 META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
@@ -130,23 +131,152 @@ def test_size_limits(user_client):
     assert long_search.status_code == 400
 
 
-def test_a_fast_labeller_is_never_slowed():
-    limiter = RateLimiter(LIMITS)
-    # Ten answers a second for a minute (each an answer plus the next question), then a burst
-    # of 30 answers flushed at once from the outbox.
-    waits = [limiter.hit(group, "u1", now=t / 10) for t in range(600)
+def test_a_fast_labeller_is_never_slowed(engine):
+    limiter = RateLimiter(LIMITS, engine)
+    # Ten answers a second for 20 s (each an answer plus the next question), then a burst of
+    # 30 answers flushed at once from the outbox.
+    waits = [limiter.hit(group, "u1", now=t / 10) for t in range(200)
              for group in ("label", "label", "default", "default")]
-    waits += [limiter.hit(group, "u1", now=60 + i * 0.001) for i in range(30)
+    waits += [limiter.hit(group, "u1", now=20 + i * 0.001) for i in range(30)
               for group in ("label", "default")]
     assert max(waits) == 0.0
 
 
-def test_rate_limited_answers_say_when_to_retry():
-    limiter = RateLimiter(LIMITS)
+def test_rate_limited_answers_say_when_to_retry(engine):
+    limiter = RateLimiter(LIMITS, engine)
     for _ in range(5):
         assert limiter.hit("join", "u2", now=0.0) == 0.0
-    assert limiter.hit("join", "u2", now=0.0) > 0
+    assert limiter.hit("join", "u2", now=0.0) == pytest.approx(30.0)
+    assert limiter.hit("join", "u2", now=15.0) == pytest.approx(15.0)
+    assert limiter.hit("join", "u2", now=30.0) == 0.0  # one token back after 30 s
     assert limiter.hit("join", "u3", now=0.0) == 0.0  # buckets are per person
+
+
+def test_rate_limits_are_shared_by_every_process(make_app, engine):
+    """Two apps with their own engines stand for two gunicorn workers: together they allow
+    exactly the burst of invite-code guesses, not twice as many."""
+    with engine.begin() as conn:
+        user = factories.user(conn)
+    apps = [make_app(), make_app()]
+    clients = [app.test_client() for app in apps]
+    for client in clients:
+        login(client, user)
+    answers = [clients[i % 2].post("/api/join", json={"code": f"guess-{i}"},
+                                   headers=csrf_headers(clients[i % 2])).status_code
+               for i in range(int(LIMITS["join"].burst) + 1)]
+    assert answers == [404] * 5 + [429]
+
+
+def test_leased_tokens_never_add_up_to_more_than_the_bucket(engine):
+    """Processes take generous limits' tokens a few at a time; together they still get
+    exactly the bucket, and writes stay few."""
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "rate_limits" in statement:
+            statements.append(statement)
+
+    limiters = [RateLimiter(LIMITS, engine), RateLimiter(LIMITS, engine)]
+    burst, lease = int(LIMITS["default"].burst), LIMITS["default"].lease
+    assert lease > 1
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        allowed = sum(limiters[i % 2].hit("default", "u5", now=50.0) == 0.0
+                      for i in range(burst + 100))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert allowed == burst
+    assert len(statements) < 2 * burst // lease + 10
+
+
+def test_bucket_takes_are_atomic_across_connections(engine, session_engine):
+    """Twenty takes from two threads at once, each on its own connection: exactly the burst
+    goes through."""
+    from likeness.db.engine import engine_for_url
+
+    engines = [session_engine, engine_for_url(str(session_engine.url.render_as_string(
+        hide_password=False)))]
+    limiter = [RateLimiter(LIMITS, e) for e in engines]
+    barrier = threading.Barrier(2)
+    allowed = []
+
+    def guess(i: int) -> None:
+        barrier.wait()
+        allowed.extend(limiter[i].hit("join", "u9", now=100.0) == 0.0 for _ in range(10))
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    engines[1].dispose()
+    assert sum(allowed) == LIMITS["join"].burst and len(allowed) == 20
+
+
+def test_takes_inserts_and_pruning_at_once_never_deadlock(engine):
+    """Six processes at once, each creating buckets and updating one they share, while every
+    bucket keeps going stale and each process prunes: MariaDB deadlocked here while pruning
+    shared a transaction with a take, or deleted through the full_at index."""
+    import itertools
+    import time
+
+    from likeness.db.engine import engine_for_url
+
+    url = engine.url.render_as_string(hide_password=False)
+    engines = [engine_for_url(url) for _ in range(6)]
+    names = itertools.count()
+    start, errors = time.time(), []
+    barrier = threading.Barrier(len(engines))
+
+    def run(own_engine) -> None:
+        limiter = RateLimiter(LIMITS, own_engine)
+        barrier.wait()
+        try:
+            for n in range(40):
+                now = start + n * 200.0  # every join bucket is full again by the next round
+                limiter.hit("join", "shared", now=now)
+                limiter.hit("join", f"new{next(names)}", now=now)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    for own_engine in engines:
+        own_engine.dispose()
+    assert not errors, errors[:3]
+
+
+def test_refilled_buckets_are_pruned(engine):
+    from sqlalchemy import select
+
+    from likeness.db.schema import rate_limits
+
+    limiter = RateLimiter(LIMITS, engine)
+    limiter.hit("join", "early", now=0.0)  # full again at 30 s
+    limiter.hit("join", "late", now=100.0)  # a minute later: prunes
+    with engine.connect() as conn:
+        assert conn.execute(select(rate_limits.c.bucket)).scalars().all() == ["join:late"]
+
+
+def test_forwarded_for_does_not_rotate_anonymous_buckets(make_app, engine):
+    app = make_app(oauth={"owner_only_token": "t"})
+    client = app.test_client()
+    statuses = [client.post("/login/owner", data=csrf_form(client),
+                            headers={"X-Forwarded-For": f"198.51.100.{i}"},
+                            environ_base={"REMOTE_ADDR": "203.0.113.7"}).status_code
+                for i in range(int(LIMITS["login"].burst) + 1)]
+    assert statuses == [403] * int(LIMITS["login"].burst) + [429]
+    # Behind a trusted proxy, its hop names the client: another client has its own bucket.
+    proxied = make_app(oauth={"owner_only_token": "t"}, app={"proxy_hops": 1}).test_client()
+    response = proxied.post("/login/owner", data=csrf_form(proxied),
+                            headers={"X-Forwarded-For": "198.51.100.77"},
+                            environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert response.status_code == 403
 
 
 # Data blocks (<script type="application/json">, filled with |tojson) never run: allowed.

@@ -10,6 +10,7 @@ from collections import deque
 import pytest
 from sqlalchemy import select, update
 
+from likeness.config import QuotaConfig
 from likeness.db import categories, crawl_schedule
 from likeness.db import jobs as job_rows
 from likeness.db import projects as projects_db
@@ -78,6 +79,34 @@ def test_tree_is_crawled_to_the_project_depth_counting_each_file_once(engine, li
     assert stats.categories == len(tree) and stats.new_files == len(files)
     if depth == 2:  # group photos are also in people's categories, listed twice, stored once
         assert stats.listed > len(files)
+
+
+def test_the_crawl_stops_at_the_file_limit_and_goes_on_when_it_is_raised(
+        engine, lister, standin_catalog):
+    project_id = new_project(engine, "Likeness test files", depth=2)
+    _tree, files = catalog_tree(standin_catalog, "Category:Likeness test files", 2)
+    assert len(files) > 7
+    small = QuotaConfig(files_per_project=7)
+    stats = crawl(engine, lister, project_id, "Likeness test files", 2, quotas=small)
+    assert stats.at_file_limit and not stats.interrupted
+    assert stats.new_files == 7 and len(page_ids(engine, project_id)) == 7
+    again = crawl(engine, lister, project_id, "Likeness test files", 2, quotas=small)
+    assert again.at_file_limit and again.new_files == 0 and again.listed == 0
+    raised = crawl(engine, lister, project_id, "Likeness test files", 2)
+    assert not raised.at_file_limit
+    assert sorted(page_ids(engine, project_id)) == sorted(files)
+
+
+def test_the_crawl_goes_no_deeper_than_the_depth_limit(engine, lister, standin_catalog):
+    project_id = new_project(engine, "Likeness test files", depth=2)
+    stats = crawl(engine, lister, project_id, "Likeness test files", 2,
+                  quotas=QuotaConfig(max_depth=1))
+    tree, files = catalog_tree(standin_catalog, "Category:Likeness test files", 1)
+    assert tree != catalog_tree(standin_catalog, "Category:Likeness test files", 2)[0]
+    with engine.connect() as conn:
+        assert {c.title: c.depth for c in categories.tree(conn, project_id)} == tree
+    assert sorted(page_ids(engine, project_id)) == sorted(files)
+    assert not stats.at_file_limit
 
 
 def test_a_category_cycle_ends(engine, lister):

@@ -10,6 +10,7 @@ import pytest
 
 from likeness.useragent import user_agent
 from likeness.wiki.factory import download_session
+from tests.waiting import wait_for
 from worker.download import DownloadError, check_host, download
 
 PORTRAIT = "File:Bill Gates 2.jpg"
@@ -49,12 +50,26 @@ def test_a_thumbnail_downloads_with_the_tools_user_agent(cfg, url, standin):
     "https://{host}/x.jpg",  # other scheme
     "http://{host}/commons/w/api.php",  # same host, outside the upload path
     "http://user:pw@{host}/upload/x.jpg",
+    # Dot segments climb out of the upload path once the server resolves them.
+    "http://{host}/upload/../commons/w/api.php",
+    "http://{host}/upload/a/../../commons/w/api.php",
+    "http://{host}/upload/%2e%2e/commons/w/api.php",
+    "http://{host}/upload/%2E%2E%2Fcommons/w/api.php",
+    "http://{host}/upload/./x.jpg",
+    "http://{host}/upload/..%5ccommons/w/api.php",
 ])
 def test_other_hosts_are_refused(cfg, standin, other):
     target = other.format(host=f"{standin.host}:{standin.port}")
     with pytest.raises(DownloadError) as info:
         check_host(target, cfg.wiki.upload_host)
     assert info.value.failure.kind == "bad_host" and not info.value.failure.retryable
+
+
+def test_paths_under_the_upload_host_pass(cfg, standin):
+    host = f"{standin.host}:{standin.port}"
+    for ok in ("http://{host}/upload/a/ab/x.jpg", "http://{host}/upload/a/ab/x..y.jpg",
+               "http://{host}/upload/a/ab/...jpg"):
+        check_host(ok.format(host=host), cfg.wiki.upload_host)
 
 
 def test_a_redirect_off_the_upload_host_is_refused(cfg, standin, url):
@@ -86,6 +101,9 @@ def test_a_slow_answer_times_out(cfg, url, standin):
     standin.fault("upload", "delay", seconds=3)
     got = failure(cfg, url, timeout=1.0)
     assert (got.kind, got.retryable) == ("download_timeout", True)
+    # The stand-in logs the abandoned request when its delay ends: let that happen here, not
+    # in the log of a later test that counts requests.
+    wait_for(lambda: standin.world.requests, 10, "the stand-in to finish the slow answer")
 
 
 def test_a_cut_connection_is_a_truncated_download(cfg, url, standin):

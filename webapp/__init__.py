@@ -20,8 +20,12 @@ def create_app(cfg: Config | None = None) -> Flask:
         template_folder=str(REPO_ROOT / "templates"),
         static_folder=str(REPO_ROOT / "static"),
     )
-    # Toolforge's front proxy terminates TLS and says so in X-Forwarded-Proto.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1)  # type: ignore[method-assign]
+    if cfg.app.proxy_hops:
+        # Toolforge's front proxy terminates TLS and appends one X-Forwarded-For hop: trust
+        # exactly the configured hops. Without them, a client could name any address it likes.
+        hops = cfg.app.proxy_hops
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops)
     init_context(app, cfg)
     init_cross_cutting(app)
     register_blueprints(app, cfg)

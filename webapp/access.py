@@ -4,7 +4,7 @@
 * ``@login_required``         a logged-in user (HTML: redirect to /login?next=...; API: 401);
 * ``@member_required()``      a member of the project in the ``project_id`` URL argument;
 * ``@member_required("owner")`` its owner;
-* ``@admin_required``         a user named in ``app.admins`` (the status page).
+* ``@admin_required``         a user whose Wikimedia id is in ``app.admins`` (the status page).
 
 The decorators record the rule on the view (``view.access``) and the authorization-matrix test
 (tests/test_web_authz.py) requests every route in ``app.url_map`` as anonymous, non-member,
@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -45,20 +46,45 @@ def _mark(view: Callable[..., Any], rule: str) -> None:
     view.access = rule  # type: ignore[attr-defined]
 
 
+# Session keys of a login: local id, Wikimedia id, session generation, login time.
+LOGIN_KEYS = ("uid", "wid", "gen", "at", "seen")
+
+
+def login_session(user: User, now: float | None = None) -> dict[str, Any]:
+    """What a session holds for a login (webapp.auth.session.log_in writes it)."""
+    return {"uid": user.id, "wid": user.wiki_user_id, "gen": user.session_generation,
+            "at": int(time.time() if now is None else now)}
+
+
 def current_user() -> User | None:
-    """The logged-in user, loaded once per request; None when anonymous (or deleted)."""
+    """The logged-in user, loaded once per request; None when anonymous.
+
+    A session counts only while its user exists with the same Wikimedia id (a local id alone
+    could name someone else), its generation is current (logout raises it, ending every
+    session at once) and it is younger than ``app.session_days``, however often it was used.
+    """
     if "user" not in g:
         uid = session.get("uid")
         user = None
         if isinstance(uid, int):
             with engine().connect() as conn:
                 user = users_db.get(conn, uid)
-            if user is None:
-                session.pop("uid", None)
+            if user is None or not _session_is_current(user):
+                user = None
+                for key in LOGIN_KEYS:
+                    session.pop(key, None)
             else:
                 _note_activity(user)
         g.user = user
     return g.user
+
+
+def _session_is_current(user: User) -> bool:
+    started = session.get("at")
+    lifetime = config().app.session_days * 86400
+    return (session.get("wid") == user.wiki_user_id
+            and session.get("gen") == user.session_generation
+            and isinstance(started, int) and 0 <= time.time() - started < lifetime)
 
 
 def _note_activity(user: User) -> None:
@@ -136,13 +162,18 @@ def member_required(role: str | None = None) -> Callable[[F], F]:
     return decorate
 
 
+def is_admin(user: User | None) -> bool:
+    """Admins are listed by Wikimedia central id: a name can be renamed and taken by another."""
+    return user is not None and user.wiki_user_id in config().app.admins
+
+
 def admin_required(view: F) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         user = current_user()
         if user is None:
             return _login_response()
-        if user.username not in config().app.admins:
+        if not is_admin(user):
             _deny(403, "not_admin", "Only the tool's administrators may see this.")
         return view(*args, **kwargs)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -20,6 +21,9 @@ def init_context(app: Flask, cfg: Config) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=1_000_000,
+        # The cookie's own expiry; webapp.access also refuses sessions older than this, since
+        # the cookie's slides forward whenever the session changes.
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=cfg.app.session_days),
     )
     app.extensions["likeness.config"] = cfg
     app.extensions["likeness.engine"] = make_engine(cfg)

@@ -1,7 +1,8 @@
 """Checking what people send to create or change a project; shared by the HTML forms and /api.
 
 Values arrive as strings (forms) or JSON values (API); everything is bounded and validated here,
-and errors name the field so both front ends can show them next to it.
+and errors name the field so both front ends can show them next to it. ``start_project`` is
+the one way both create a project (within the owner's quota).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import Engine
 
 from likeness.config import Config
+from likeness.db import projects
 from webapp.lookups import (
     BadInput,
     CategoryPreview,
@@ -64,14 +67,17 @@ def _flag(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "on", "yes")
 
 
-def parse_depth(value: Any) -> int:
-    try:
-        depth = int(str(value).strip())
-    except ValueError as exc:
-        raise BadInput(_("Depth must be a whole number from 0 to 10.")) from exc
-    if not 0 <= depth <= 10:
-        raise BadInput(_("Depth must be a whole number from 0 to 10."))
-    return depth
+def parse_depth(value: Any, max_depth: int) -> int:
+    """A subcategory depth within this site's limit (quotas.max_depth)."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 3) or int(text) > max_depth:
+        raise BadInput(_("Depth must be a whole number from 0 to %(max)d.", max=max_depth))
+    return int(text)
+
+
+def quota_message(limit: int) -> str:
+    return _("You already own %(n)d projects, the most one person may have here. Delete one "
+             "you no longer need to start another.", n=limit)
 
 
 def parse_threshold(value: Any) -> float | None:
@@ -101,7 +107,7 @@ def prepare_new_project(cfg: Config, data: Mapping[str, Any], language: str) -> 
         errors["category"] = str(exc)
     try:
         if _text(data, "depth"):
-            depth = parse_depth(_text(data, "depth"))
+            depth = parse_depth(_text(data, "depth"), cfg.quotas.max_depth)
     except BadInput as exc:
         errors["depth"] = str(exc)
     if errors:
@@ -129,7 +135,23 @@ def prepare_new_project(cfg: Config, data: Mapping[str, Any], language: str) -> 
     return NewProject(item, preview, depth, warnings)
 
 
-def parse_settings(data: Mapping[str, Any], checkboxes: bool) -> dict[str, Any]:
+def start_project(cfg: Config, engine: Engine, user_id: int, data: Mapping[str, Any],
+                  language: str) -> tuple[int, NewProject]:
+    """Check the owner's quota (first: the look-ups cost Wikimedia calls), validate and look
+    up, then create under the quota again. Raises InputErrors or projects.QuotaExceeded."""
+    limit = cfg.quotas.projects_per_user
+    with engine.connect() as conn:
+        projects.check_quota(conn, user_id, limit)
+    prepared = prepare_new_project(cfg, data, language)
+    with engine.begin() as conn:
+        project_id = projects.create(
+            conn, owner_id=user_id, qid=prepared.item.qid, label=prepared.item.label,
+            description=prepared.item.description, reference_file=prepared.item.reference_file,
+            category=prepared.category.title, depth=prepared.depth, max_owned=limit)
+    return project_id, prepared
+
+
+def parse_settings(data: Mapping[str, Any], checkboxes: bool, max_depth: int) -> dict[str, Any]:
     """Owner settings from a form (``checkboxes``: an absent flag means off) or a JSON patch."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -140,7 +162,7 @@ def parse_settings(data: Mapping[str, Any], checkboxes: bool) -> dict[str, Any]:
             errors["threshold"] = str(exc)
     if "depth" in data:
         try:
-            values["depth"] = parse_depth(data["depth"])
+            values["depth"] = parse_depth(data["depth"], max_depth)
         except BadInput as exc:
             errors["depth"] = str(exc)
     if "status" in data:

@@ -6,8 +6,10 @@
   one, ``Referer``) must be this site.
 * Headers: a strict CSP (no inline script or style), frame denial, nosniff, Referrer-Policy.
 * ``safe_next(url)``: only same-site paths survive (no ``//host``, ``/\\host``, schemes, controls).
-* Rate limits: token buckets per (user or address, group), in process. Generous by default so a
-  fast labeller never waits; tight for invite-code guessing and login.
+* Rate limits: token buckets per (user or address, group), in the database so that every process
+  counts against the same limit. Generous by default so a fast labeller never waits; tight for
+  invite-code guessing and login. The address is the socket's, or the one the configured
+  proxies (app.proxy_hops) vouch for: a client's own X-Forwarded-For changes nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, request, session
+from sqlalchemy import Engine
 
+from likeness.db import rate_limits
+from webapp.access import current_user
 from webapp.api import error_response, is_api_request
 
 CSRF_SESSION_KEY = "csrf"
@@ -150,57 +155,92 @@ def _set_headers(response: Response) -> Response:
 class Limit:
     rate: float  # tokens added per second
     burst: float  # bucket size
+    # Tokens a process takes from the shared bucket at once and spends locally (for at most
+    # LEASE_SECONDS): one database write per `lease` requests. The total never exceeds the
+    # bucket, but a process may spend up to lease - 1 tokens later than it took them; 1
+    # (exact) for every limit that guards a secret or a Wikimedia API.
+    lease: int = 1
 
 
 # "default" applies to every request; views opt into stricter or looser groups with @rate_limit.
 LIMITS: dict[str, Limit] = {
-    "default": Limit(rate=30.0, burst=300.0),
+    "default": Limit(rate=30.0, burst=300.0, lease=60),
     # Labelling: an answer and the next question are two calls, so 10 answers/s need 20/s.
-    "label": Limit(rate=30.0, burst=120.0),
+    "label": Limit(rate=30.0, burst=120.0, lease=40),
     "search": Limit(rate=3.0, burst=20.0),  # typing in the autocomplete
     "wiki": Limit(rate=1.0, burst=10.0),  # server-side fetches from Wikimedia
     "write": Limit(rate=1.0, burst=20.0),  # creating projects, invites, settings
     "join": Limit(rate=1 / 30, burst=5.0),  # invite codes: guessing is refused
     "login": Limit(rate=0.2, burst=10.0),
 }
+LEASE_SECONDS = 60.0  # leased tokens still unspent after this are given up
+PRUNE_SECONDS = 60.0  # each process deletes refilled buckets this often
 
 
 class RateLimiter:
-    """Token buckets keyed by (group, who). Thread-safe; memory bounded by pruning."""
+    """Token buckets keyed by (group, who), kept in the database (likeness.db.rate_limits) so
+    that every web process counts against the same limit.
 
-    def __init__(self, limits: dict[str, Limit], max_keys: int = 50_000) -> None:
+    Two things spare the database: tokens of generous limits are taken a few at a time
+    (``Limit.lease``), and an empty bucket's refusal is remembered until its next token is due
+    (no other process can make one appear sooner), so a flood of refused requests writes
+    nothing.
+    """
+
+    def __init__(self, limits: dict[str, Limit], engine: Engine, max_keys: int = 10_000
+                 ) -> None:
         self.limits = limits
+        self.engine = engine
         self.max_keys = max_keys
-        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self._leased: dict[tuple[str, str], tuple[int, float]] = {}  # tokens left, until
+        self._refused: dict[tuple[str, str], float] = {}  # refused until (Unix time)
         self._lock = threading.Lock()
+        self._next_prune = 0.0
 
     def hit(self, group: str, who: str, now: float | None = None) -> float:
         """Take one token; return 0 when allowed, else seconds until the next token."""
         limit = self.limits[group]
-        now = time.monotonic() if now is None else now
         key = (group, who)
+        now = time.time() if now is None else now  # Unix time: the processes share it
+        local = self._local(key, now)
+        if local is not None:
+            return local
+        with self.engine.begin() as conn:
+            granted, wait = rate_limits.take(conn, f"{group}:{who}"[:120], limit.rate,
+                                             limit.burst, now, want=limit.lease)
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_SECONDS
+            with self.engine.begin() as conn:
+                rate_limits.prune(conn, now)
         with self._lock:
-            tokens, last = self._buckets.get(key, (limit.burst, now))
-            tokens = min(limit.burst, tokens + (now - last) * limit.rate)
-            if tokens < 1:
-                self._buckets[key] = (tokens, now)
-                return (1 - tokens) / limit.rate
-            self._buckets[key] = (tokens - 1, now)
-            if len(self._buckets) > self.max_keys:
-                self._prune(now)
-            return 0.0
+            if len(self._leased) + len(self._refused) >= self.max_keys:
+                self._leased.clear()  # unspent leases are only lost, never doubled
+                self._refused.clear()
+            if granted > 1:
+                self._leased[key] = (granted - 1, now + LEASE_SECONDS)
+            elif wait:
+                self._refused[key] = now + wait
+        return wait
 
-    def _prune(self, now: float) -> None:
-        # Full buckets carry no information: drop them.
-        for key, (tokens, last) in list(self._buckets.items()):
-            limit = self.limits[key[0]]
-            if tokens + (now - last) * limit.rate >= limit.burst:
-                del self._buckets[key]
+    def _local(self, key: tuple[str, str], now: float) -> float | None:
+        """Answer from this process's state when it can: a leased token or a known refusal."""
+        with self._lock:
+            refused_until = self._refused.get(key)
+            if refused_until is not None:
+                if now < refused_until:
+                    return refused_until - now
+                del self._refused[key]
+            left, until = self._leased.get(key, (0, 0.0))
+            if left > 0 and now < until:
+                self._leased[key] = (left - 1, until)
+                return 0.0
+            self._leased.pop(key, None)
+        return None
 
 
 def _who() -> str:
-    uid = session.get("uid")
-    return f"u{uid}" if uid else f"a{request.remote_addr}"
+    user = current_user()  # a session refused on the server counts as anonymous
+    return f"u{user.id}" if user else f"a{request.remote_addr}"
 
 
 def check_rate(group: str, who: str | None = None) -> None:
@@ -236,7 +276,8 @@ def rate_limit(group: str) -> Callable[[F], F]:
 # --- wiring -----------------------------------------------------------------------------------
 
 def init_security(app: Flask) -> None:
-    app.extensions["likeness.ratelimiter"] = RateLimiter(dict(LIMITS))
+    app.extensions["likeness.ratelimiter"] = RateLimiter(dict(LIMITS),
+                                                         app.extensions["likeness.engine"])
     app.jinja_env.globals["csrf_token"] = csrf_token
 
     @app.before_request

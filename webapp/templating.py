@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
-from webapp.access import current_user
+from webapp.access import current_user, is_admin
 from webapp.context import config
 
 STATUS_NAMES = {"active": _l("active"), "paused": _l("paused"), "archived": _l("archived")}
@@ -30,7 +30,8 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals.update(
         current_user=current_user,
         config_login_available=lambda: config().login_available,
-        is_admin=lambda user: user is not None and user.username in config().app.admins,
+        config_quotas=lambda: config().quotas,
+        is_admin=is_admin,
         current_locale=lambda: str(get_locale() or "en"),
         status_name=lambda status: str(STATUS_NAMES.get(status, status)),
         endpoint_url=endpoint_url,

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from likeness.config import QuotaConfig
 from likeness.db import categories, claims, crawl_schedule, jobs
 from likeness.db import images as image_rows
 from likeness.db.crawl_schedule import CrawlTarget
@@ -65,17 +66,26 @@ class CrawlStats:
     new_files: int = 0  # image rows created
     not_photos: int = 0  # left out by extension
     interrupted: bool = False
+    at_file_limit: bool = False  # stopped at quotas.files_per_project
 
 
 def crawl_project(engine: Engine, api: ActionApi, target: CrawlTarget,
-                  keep_going: Callable[[], bool], page_size: int | str = "max") -> CrawlStats:
-    """Walk the tree, adding new files as pending images. Stops early when ``keep_going()``
-    says so; categories listed completely so far keep their progress."""
+                  keep_going: Callable[[], bool], quotas: QuotaConfig = QuotaConfig(),
+                  page_size: int | str = "max") -> CrawlStats:
+    """Walk the tree, adding new files as pending images, within the owner's quotas (files
+    per project, depth). Stops early when ``keep_going()`` says so; categories listed
+    completely so far keep their progress."""
     stats = CrawlStats()
+    max_depth = min(target.depth, quotas.max_depth)
+    with engine.connect() as conn:
+        room = quotas.files_per_project - image_rows.count(conn, target.project_id)
     root = bare_category(target.category)
     queue: deque[tuple[str, int]] = deque([(root, 0)])
     visited = {root}
     while queue:
+        if room <= 0:
+            stats.at_file_limit = True
+            break
         if not keep_going():
             stats.interrupted = True
             break
@@ -84,11 +94,16 @@ def crawl_project(engine: Engine, api: ActionApi, target: CrawlTarget,
             state = categories.ensure(conn, target.project_id, title, depth)
         started = utcnow()
         since = state.last_crawled_at - RELIST_MARGIN if state.last_crawled_at else None
-        if not _list_files(engine, api, target.project_id, title, since, stats, keep_going,
-                           page_size):
+        listed = _list_files(engine, api, target.project_id, title, since, stats, keep_going,
+                             room, page_size)
+        room -= listed.new_files
+        if listed.stopped:
             stats.interrupted = True
             break
-        if depth < target.depth:
+        if room <= 0:  # this category is not listed completely: leave it unmarked
+            stats.at_file_limit = True
+            break
+        if depth < max_depth:
             # Read in full each time: subcategory lists are small, and the depth may have grown.
             for sub in subcategories(api, title):
                 if sub not in visited:
@@ -100,20 +115,33 @@ def crawl_project(engine: Engine, api: ActionApi, target: CrawlTarget,
     return stats
 
 
+@dataclass
+class Listed:
+    new_files: int = 0
+    stopped: bool = False  # told to stop midway
+
+
 def _list_files(engine: Engine, api: ActionApi, project_id: int, title: str,
-                since: dt.datetime | None, stats: CrawlStats,
-                keep_going: Callable[[], bool], page_size: int | str) -> bool:
-    """List one category's (new) files into image rows; False if told to stop midway."""
+                since: dt.datetime | None, stats: CrawlStats, keep_going: Callable[[], bool],
+                room: int, page_size: int | str) -> Listed:
+    """List one category's (new) files into image rows, adding at most ``room``."""
+    listed = Listed()
     for page in category_members(api, title, types=("file",), since=since, limit=page_size):
         photos = [FoundFile(f.pageid, f.title) for f in page if is_photo_title(f.title)]
         stats.listed += len(page)
         stats.not_photos += len(page) - len(photos)
+        photos = photos[:room - listed.new_files]
         if photos:
             with engine.begin() as conn:
-                stats.new_files += image_rows.add_found(conn, project_id, photos)
+                new = image_rows.add_found(conn, project_id, photos)
+            listed.new_files += new
+            stats.new_files += new
+        if listed.new_files >= room:
+            return listed
         if not keep_going():
-            return False
-    return True
+            listed.stopped = True
+            return listed
+    return listed
 
 
 def run(ctx: WorkerContext, job: Job) -> dict[str, Any]:
@@ -131,7 +159,8 @@ def run(ctx: WorkerContext, job: Job) -> dict[str, Any]:
     ticker = Ticker(ctx, f"crawl project {target.project_id}",
                     renew=lambda conn: _renew_job(conn, job.id, ctx.id, ctx.lease_seconds))
     stats = crawl_project(engine, ctx.wiki.commons, target,
-                          keep_going=lambda: ticker() and not ticker.stopping)
+                          keep_going=lambda: ticker() and not ticker.stopping,
+                          quotas=ctx.cfg.quotas)
     with engine.begin() as conn:
         if stats.interrupted:
             # Shutdown or lost lease: ask for another crawl soon.

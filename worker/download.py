@@ -12,7 +12,7 @@ import concurrent.futures as cf
 import threading
 import time
 from collections.abc import Callable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 
@@ -69,11 +69,17 @@ class Downloader:
 
 
 def check_host(url: str, upload_host: str) -> None:
-    """Refuse any URL that is not under the configured upload host (scheme, host, port, path)."""
+    """Refuse any URL that is not under the configured upload host (scheme, host, port, path).
+
+    A path with dot segments (``/upload/../api.php``, also percent-encoded) or backslashes is
+    refused too: the server would resolve it to somewhere outside the upload path.
+    """
     want, got = urlsplit(upload_host), urlsplit(url)
     prefix = want.path.rstrip("/") + "/"
+    segments = unquote(got.path).split("/")
     if (got.scheme.lower(), got.netloc.lower()) != (want.scheme.lower(), want.netloc.lower()) \
-            or not (got.path + "/").startswith(prefix) or got.username or got.password:
+            or not (got.path + "/").startswith(prefix) or got.username or got.password \
+            or "." in segments or ".." in segments or "\\" in unquote(got.path):
         raise _fail("bad_host", f"refused to fetch {url[:200]!r}: not under {upload_host}",
                     retryable=False)
 

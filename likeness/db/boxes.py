@@ -69,7 +69,8 @@ def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, b
     """
     if client_token:
         decisions.check_token(client_token)
-        previous = decisions.by_token(conn, user_id, client_token)
+        previous = decisions.by_token(conn, user_id, client_token, project_id=project_id,
+                                      via="box")
         if previous is not None:      # a retried POST: the box is already there
             return previous.face_id
     if answer not in DRAWN_ANSWERS:

@@ -4,7 +4,9 @@ Decisions are append-only. ``faces.label`` caches the latest non-undone labellin
 face (yes/approve -> 'yes', no/reject -> 'no', not_face -> 'not_face'; skip changes nothing) and
 is written in the same transaction as the decision, so the two never disagree. Each answer may
 carry a browser-generated ``client_token``: a retried POST with the same token returns the first
-decision instead of recording a second one.
+decision instead of recording a second one. A token names one request: sent again for another
+project, face or kind of answer it is refused (``token_reused``), so it can never read what
+the first request answered, e.g. the current label of a face in a project one has left.
 """
 
 from __future__ import annotations
@@ -55,8 +57,9 @@ def record(conn: Connection, *, project_id: int, face_id: int, user_id: int, ans
     if via not in VIA:
         raise DecisionError("bad_via", f"unknown screen {via!r}")
     check_token(client_token)
+    same = {"project_id": project_id, "via": via, "face_id": face_id}
     if client_token:
-        previous = by_token(conn, user_id, client_token)
+        previous = by_token(conn, user_id, client_token, **same)
         if previous is not None:
             return previous
     now = now or utcnow()
@@ -77,7 +80,7 @@ def record(conn: Connection, *, project_id: int, face_id: int, user_id: int, ans
             )).inserted_primary_key[0]
     except IntegrityError:
         # Two copies of the same retried POST raced; the other one recorded it.
-        previous = by_token(conn, user_id, client_token) if client_token else None
+        previous = by_token(conn, user_id, client_token, **same) if client_token else None
         if previous is None:
             raise
         return previous
@@ -104,8 +107,9 @@ def undo_latest(conn: Connection, *, project_id: int, user_id: int,
     The face is reserved for the user again so the page can show it back at once.
     """
     check_token(client_token)
+    same = {"project_id": project_id, "via": via, "undo": True}
     if client_token:
-        previous = by_token(conn, user_id, client_token)
+        previous = by_token(conn, user_id, client_token, **same)
         if previous is not None:
             return previous
     undo = decisions.alias("u")
@@ -129,7 +133,7 @@ def undo_latest(conn: Connection, *, project_id: int, user_id: int,
                 undoes_id=target.id, via=via, client_token=client_token, created_at=now,
             )).inserted_primary_key[0]
     except IntegrityError:
-        previous = by_token(conn, user_id, client_token) if client_token else None
+        previous = by_token(conn, user_id, client_token, **same) if client_token else None
         if previous is None:
             raise
         return previous
@@ -198,13 +202,23 @@ def check_token(token: str | None) -> None:
         raise DecisionError("bad_token", f"client token must be 1-{TOKEN_MAX} ASCII characters")
 
 
-def by_token(conn: Connection, user_id: int, token: str) -> Recorded | None:
-    """The decision this user recorded with this client token, if any (a retried POST)."""
+def by_token(conn: Connection, user_id: int, token: str, *, project_id: int, via: str,
+             face_id: int | None = None, undo: bool = False) -> Recorded | None:
+    """The decision this user recorded with this client token, if any (a retried POST).
+
+    The earlier request must be the same one: same project and screen, same face when given,
+    an undo for an undo. Otherwise DecisionError ``token_reused``, and nothing is read.
+    """
     row = conn.execute(
-        select(decisions.c.id, decisions.c.face_id, decisions.c.answer)
+        select(decisions.c.id, decisions.c.face_id, decisions.c.answer, decisions.c.project_id,
+               decisions.c.via)
         .where(decisions.c.user_id == user_id, decisions.c.client_token == token)
     ).first()
     if row is None:
         return None
+    if (row.project_id != project_id or row.via != via or (row.answer == "undo") != undo
+            or (face_id is not None and row.face_id != face_id)):
+        raise DecisionError("token_reused", "This client token was already used for another "
+                                            "request; send each request with a new token.")
     label = conn.execute(select(faces.c.label).where(faces.c.id == row.face_id)).scalar()
     return Recorded(row.id, row.face_id, row.answer, label, True)

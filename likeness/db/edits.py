@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from likeness.db import claims, workers
+from likeness.db.decisions import LABEL_OF
 from likeness.db.schema import (
     decisions,
     edits,
@@ -576,12 +577,17 @@ def queue_undo(conn: Connection, project_id: int, user_id: int, batch_id: str,
 def queue_removals_for_rejected(conn: Connection, limit: int = 100) -> int:
     """A face rejected after its statement was written: remove that statement (ours only).
 
-    Only when no other confirmed face of the same person remains on the file in a project
-    whose decisions the sender may write (``trusted_projects``: an outsider's answer in her
-    own project neither keeps nor changes what was written in the sender's name); the removal
-    is sent with the token of the person who wrote the statement.
+    Only when the rejection comes from someone who may send edits in the face's project (its
+    owner, or any member when the owner allows it): the removal is sent with that person's own
+    token, never with the token of whoever wrote the statement, so a labeller's "no" spends
+    nobody else's login (the statement stays until a sender rejects the face too). And only
+    when no other confirmed face of the same person remains on the file in a project whose
+    decisions that person may write (``trusted_projects``: an outsider's answer in her own
+    project neither keeps nor changes what is written in someone else's name).
     """
     now = utcnow()
+    rejected_face = faces.alias("rejected_face")
+    decider = _latest_labeller(rejected_face)
     person = projects.alias("person")
     other_yes = (
         select(faces.c.id)
@@ -590,25 +596,44 @@ def queue_removals_for_rejected(conn: Connection, limit: int = 100) -> int:
         .where(images.c.page_id == edits.c.page_id, person.c.qid == edits.c.qid,
                faces.c.label == "yes", faces.c.state == "active",
                exists().where(human_yes(faces.c.id)),
-               trusted_projects(edits.c.user_id, edits.c.project_id))
+               trusted_projects(decider, edits.c.project_id))
     )
-    rejected_face = faces.alias("rejected_face")
+    sender_project = projects.alias("sender_project")
+    may_send = exists(
+        select(project_members.c.user_id)
+        .join(sender_project, sender_project.c.id == project_members.c.project_id)
+        .where(project_members.c.project_id == rejected_face.c.project_id,
+               project_members.c.user_id == decider,
+               or_(project_members.c.role == "owner",
+                   sender_project.c.members_can_send.is_(True))))
     rejected = (
-        select(edits.c.id)
+        select(edits.c.id, decider.label("decider"))
         .join(rejected_face, rejected_face.c.id == edits.c.face_id)
         .where(edits.c.state == "done", edits.c.action == "add",
                edits.c.created_statement.is_(True),
                rejected_face.c.label.in_(("no", "not_face")),
-               not_(exists(other_yes)))
+               not_(exists(other_yes)), may_send)
         .limit(limit)
     )
-    ids = [r.id for r in conn.execute(rejected)]
-    if not ids:
-        return 0
-    return conn.execute(update(edits).where(edits.c.id.in_(ids), edits.c.state == "done").values(
-        action="remove", state="pending", error_code=None, retryable=None, attempts=0,
-        next_try_at=None, updated_at=now,
-        error_message="The face was rejected after the statement was written.")).rowcount
+    queued = 0
+    for edit_id, sender in conn.execute(rejected).all():
+        queued += conn.execute(update(edits).where(
+            edits.c.id == edit_id, edits.c.state == "done").values(
+            action="remove", state="pending", user_id=sender, error_code=None, retryable=None,
+            attempts=0, next_try_at=None, updated_at=now,
+            error_message="The face was rejected after the statement was written.")).rowcount
+    return queued
+
+
+def _latest_labeller(face: Any) -> Any:
+    """Who gave ``face`` (a faces alias of the outer query) its current label: the newest
+    labelling answer not taken back. Correlated explicitly, as it is used in nested
+    subqueries too, where automatic correlation would not reach the outer query."""
+    undo = decisions.alias("undo")
+    return (select(decisions.c.user_id)
+            .where(decisions.c.face_id == face.c.id, decisions.c.answer.in_(tuple(LABEL_OF)),
+                   ~exists().where(undo.c.undoes_id == decisions.c.id, undo.c.answer == "undo"))
+            .order_by(decisions.c.id.desc()).limit(1).correlate(face).scalar_subquery())
 
 
 # --- reports ----------------------------------------------------------------------------------

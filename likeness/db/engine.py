@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -35,6 +37,22 @@ def engine_for_url(url: str, *, pool_size: int = 2, pool_recycle: int = 280,
     )
 
 
+def _private_file(path: Path) -> None:
+    """The database holds tokens and face encodings: only its owner may read it. SQLite gives
+    its -wal and -shm files the database file's mode, so creating that one 0600 is enough; a
+    file an older version created readable by others is tightened."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
+            for sidecar in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                if sidecar.exists():
+                    sidecar.chmod(mode & 0o700)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -42,7 +60,7 @@ def is_sqlite(engine: Engine) -> bool:
 def _sqlite_engine(url: str, echo: bool) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(database))
     engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")

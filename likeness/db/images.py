@@ -99,6 +99,12 @@ def add_found(conn: Connection, project_id: int, files: Iterable[FoundFile],
     return max(result.rowcount, 0)
 
 
+def count(conn: Connection, project_id: int) -> int:
+    """Files the project holds, whatever their state (the files_per_project quota)."""
+    return conn.execute(select(func.count()).select_from(images)
+                        .where(images.c.project_id == project_id)).scalar_one()
+
+
 # --- claims -------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from likeness.db import crawl_schedule, jobs
-from likeness.db.schema import faces, images, project_members, projects, utcnow
+from likeness.db.schema import faces, images, project_members, projects, users, utcnow
 
 STATUSES = ("active", "paused", "archived")
 # Settings an owner may change after creation (everything else is fixed or the worker's).
@@ -56,10 +56,36 @@ class ProjectSummary:
     faces_labelled: int
 
 
+class QuotaExceeded(Exception):
+    """The user already owns ``limit`` projects."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"already owns {limit} projects")
+        self.limit = limit
+
+
+def count_owned(conn: Connection, user_id: int) -> int:
+    return conn.execute(select(func.count()).select_from(projects)
+                        .where(projects.c.owner_id == user_id)).scalar_one()
+
+
+def check_quota(conn: Connection, user_id: int, max_owned: int) -> None:
+    """QuotaExceeded when the user already owns ``max_owned`` projects."""
+    if count_owned(conn, user_id) >= max_owned:
+        raise QuotaExceeded(max_owned)
+
+
 def create(conn: Connection, *, owner_id: int, qid: str, label: str, category: str,
            description: str = "", reference_file: str | None = None, depth: int = 1,
-           threshold: float | None = None) -> int:
-    """Insert the project, make its creator the owner and queue the first crawl at once."""
+           threshold: float | None = None, max_owned: int | None = None) -> int:
+    """Insert the project, make its creator the owner and queue the first crawl at once.
+
+    ``max_owned``: refuse (QuotaExceeded) when the owner already has that many projects. The
+    owner's row is locked first, so two creations at once cannot both slip under the limit.
+    """
+    if max_owned is not None:
+        conn.execute(select(users.c.id).where(users.c.id == owner_id).with_for_update())
+        check_quota(conn, owner_id, max_owned)
     now = utcnow()
     project_id = conn.execute(insert(projects).values(
         owner_id=owner_id, qid=qid, label=label, description=description,

@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Double,
     Float,
     ForeignKey,
     Index,
@@ -32,6 +33,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.sql.expression import false
+
+# Surrogate ids are never reused: on SQLite that takes AUTOINCREMENT (sqlite_autoincrement=True
+# on each table below); MariaDB's AUTO_INCREMENT never reuses them anyway. A reused user id
+# would hand a deleted user's session to the next new user; a reused decision id would hide
+# new answers from model_runs.last_decision_id. A migration that copies such a table on SQLite
+# (batch_alter_table) must pass table_kwargs={"sqlite_autoincrement": True}, or the copy loses
+# it (tests/test_db_migrations.py checks the migrated schema).
 
 # Stable constraint names, so migrations can refer to them on both databases.
 metadata = MetaData(
@@ -80,12 +88,15 @@ users = Table(
     Column("token_expires_at", DateTime, comment="Access token expiry (UTC)"),
     _created(),
     Column("last_seen_at", DateTime, comment="Last request by this user (retention policy)"),
+    Column("session_generation", Integer, nullable=False, server_default="0",
+           comment="Raised at logout: every session cookie carrying an older value is refused"),
     Column("edit_rights", String(16),
            comment="Commons at the last check: ok | blocked | no_grant; NULL = not checked"),
     Column("edit_rights_note", String(500),
            comment="Why the account cannot edit: block reason and expiry, or the missing right"),
     Column("rights_checked_at", DateTime, comment="When Commons was last asked (UTC)"),
     comment="People who logged in with their Wikimedia account",
+    sqlite_autoincrement=True,
 )
 
 projects = Table(
@@ -123,6 +134,7 @@ projects = Table(
     CheckConstraint("status IN ('active','paused','archived')", name="status"),
     CheckConstraint("depth >= 0 AND depth <= 10", name="depth"),
     comment="One person (Q-id) to find in one Commons category tree",
+    sqlite_autoincrement=True,
 )
 # Worker: projects due for a crawl.
 Index("ix_projects_status_next_crawl", projects.c.status, projects.c.next_crawl_at)
@@ -159,6 +171,7 @@ invites = Table(
     Column("uses_left", Integer, comment="Joins still allowed; NULL = unlimited"),
     Column("revoked_at", DateTime, comment="When the owner revoked it; NULL = active"),
     comment="Invite codes for sharing a project",
+    sqlite_autoincrement=True,
 )
 # Project settings page: a project's invites.
 Index("ix_invites_project", invites.c.project_id)
@@ -175,6 +188,7 @@ project_categories = Table(
            comment="Start of the last listing; the next one asks only for newer members"),
     UniqueConstraint("project_id", "title"),
     comment="The category tree of a project as crawled, for incremental re-crawls",
+    sqlite_autoincrement=True,
 )
 
 images = Table(
@@ -205,6 +219,7 @@ images = Table(
     _created(),
     UniqueConstraint("project_id", "page_id"),
     comment="Files of a project and their processing state",
+    sqlite_autoincrement=True,
 )
 # Worker: claim pending images in order of readiness, across projects.
 Index("ix_images_status_next_try", images.c.status, images.c.next_try_at)
@@ -246,6 +261,7 @@ faces = Table(
     _created(),
     CheckConstraint("label IS NULL OR label IN ('yes','no','not_face')", name="label"),
     comment="Faces found or drawn on images; encodings are biometric data (see retention)",
+    sqlite_autoincrement=True,
 )
 # Faces of one image (classification context, idempotent re-processing).
 Index("ix_faces_image", faces.c.image_id)
@@ -277,6 +293,7 @@ decisions = Table(
     CheckConstraint(
         "answer IN ('yes','no','not_face','skip','approve','reject','undo')", name="answer"),
     comment="Every human answer, append-only; a face's label is derived from its latest ones",
+    sqlite_autoincrement=True,
 )
 # Deriving a face's current label: its decisions in order.
 Index("ix_decisions_face", decisions.c.face_id, decisions.c.id)
@@ -304,6 +321,7 @@ model_runs = Table(
     Column("duration_ms", Integer, comment="Training and scoring time"),
     _created(),
     comment="Each training of a project's model on its human answers",
+    sqlite_autoincrement=True,
 )
 # Latest model run of a project.
 Index("ix_model_runs_project", model_runs.c.project_id, model_runs.c.id)
@@ -344,6 +362,7 @@ edits = Table(
            comment="Newest decision when Undo took it back; only a later human yes re-offers it"),
     UniqueConstraint("page_id", "qid"),
     comment="Depicts statements to write to Commons, exactly once per (file, Q-id)",
+    sqlite_autoincrement=True,
 )
 # Sender: pending edits ready to go.
 Index("ix_edits_state_next_try", edits.c.state, edits.c.next_try_at)
@@ -376,6 +395,7 @@ jobs = Table(
     _created(),
     Column("finished_at", DateTime, comment="When it ended"),
     comment="On-demand and scheduled work for the workers",
+    sqlite_autoincrement=True,
 )
 # Worker: claim queued jobs in order of readiness.
 Index("ix_jobs_state_run_after", jobs.c.state, jobs.c.run_after)
@@ -401,3 +421,18 @@ workers = Table(
 )
 # Status page and "is any worker alive" banner: freshest heartbeat.
 Index("ix_workers_heartbeat", workers.c.heartbeat_at)
+
+rate_limits = Table(
+    "rate_limits", metadata,
+    Column("bucket", String(120), primary_key=True,
+           comment="Limit group and who it counts: e.g. join:u12 (a user), login:a192.0.2.1"),
+    Column("tokens", Double, nullable=False,
+           comment="Requests left in the bucket after the last one (token bucket)"),
+    Column("updated_at", Double, nullable=False,
+           comment="Unix time of the last request counted (seconds)"),
+    Column("full_at", Double, nullable=False,
+           comment="Unix time when the bucket is full again; later rows carry nothing"),
+    comment="Rate-limit buckets, shared by every web process",
+)
+# Pruning buckets that have refilled.
+Index("ix_rate_limits_full_at", rate_limits.c.full_at)

@@ -17,6 +17,7 @@ class User:
     id: int
     wiki_user_id: int
     username: str
+    session_generation: int = 0  # sessions made under an older generation are refused
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,9 @@ def upsert(conn: Connection, wiki_user_id: int, username: str) -> User:
             user_id = _id_for(conn, wiki_user_id)
     conn.execute(update(users).where(users.c.id == user_id).values(
         username=username, last_seen_at=utcnow()))
-    return User(user_id, wiki_user_id, username)
+    user = get(conn, user_id)
+    assert user is not None
+    return user
 
 
 def _id_for(conn: Connection, wiki_user_id: int) -> int | None:
@@ -58,9 +61,16 @@ def _id_for(conn: Connection, wiki_user_id: int) -> int | None:
 
 
 def get(conn: Connection, user_id: int) -> User | None:
-    row = conn.execute(select(users.c.id, users.c.wiki_user_id, users.c.username)
+    row = conn.execute(select(users.c.id, users.c.wiki_user_id, users.c.username,
+                              users.c.session_generation)
                        .where(users.c.id == user_id)).first()
-    return User(row.id, row.wiki_user_id, row.username) if row else None
+    return User(row.id, row.wiki_user_id, row.username, row.session_generation) if row else None
+
+
+def end_sessions(conn: Connection, user_id: int) -> None:
+    """Every session of this user ends, on every device (logout)."""
+    conn.execute(update(users).where(users.c.id == user_id).values(
+        session_generation=users.c.session_generation + 1))
 
 
 def store_tokens(conn: Connection, user_id: int, cipher: TokenCipher, tokens: Tokens) -> None:

@@ -1,7 +1,7 @@
 """users' edit rights, edits undone by batch, workers' staleness
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30
 
 Why: a blocked account, or one whose login lacks the editing grant, is told at login and before
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0005'
-down_revision: str | None = '0003'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 KIND_COMMENT = 'A likeness.db.jobs.JobKind: crawl | seed | train | encode_box'
 OLD_KIND_COMMENT = 'crawl | encode_box | train | send_edits | undo_edits | seed | ...'
@@ -49,14 +49,16 @@ def upgrade() -> None:
             comment="Last sign of life; a stale worker's claims are free (likeness.db.claims)",
             existing_comment="Last sign of life; stale workers' claims are reclaimed via lease "
                              "expiry")
-    with op.batch_alter_table('jobs', schema=None) as batch_op:
+    with op.batch_alter_table('jobs', schema=None,
+                              table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.alter_column('kind', existing_type=sa.String(length=32), existing_nullable=False,
                               comment=KIND_COMMENT, existing_comment=OLD_KIND_COMMENT)
     op.execute("DELETE FROM jobs WHERE kind IN ('undo_edits', 'send_edits')")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('jobs', schema=None) as batch_op:
+    with op.batch_alter_table('jobs', schema=None,
+                              table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.alter_column('kind', existing_type=sa.String(length=32), existing_nullable=False,
                               comment=OLD_KIND_COMMENT, existing_comment=KIND_COMMENT)
     with op.batch_alter_table('workers', schema=None) as batch_op:

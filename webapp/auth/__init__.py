@@ -65,7 +65,8 @@ def login_owner() -> object:
         return redirect(url_for("home.index"))
     if not _from_this_machine():
         # Whoever can press the button becomes the token's owner: only on the same machine.
-        log.warning("auth.owner_login_remote", extra={"addr": request.remote_addr})
+        log.warning("auth.owner_login_remote", extra={
+            "addr": request.remote_addr, "forwarded_for": request.headers.get("X-Forwarded-For")})
         return render_template("auth/login.html", cfg=cfg, next_url=next_url, owner_only=True,
                                remote_refused=True), 403
     try:
@@ -87,8 +88,23 @@ def login_owner() -> object:
 
 
 def _from_this_machine() -> bool:
+    """The TCP peer is this machine, and no proxy speaks for someone elsewhere.
+
+    The socket's address is what counts (ProxyFix keeps it in ``werkzeug.proxy_fix.orig``); a
+    proxy on this machine would make every client look local, so a request it forwarded must
+    name a local client too, and a forwarded-for header from an untrusted sender is refused.
+    """
+    original = request.environ.get("werkzeug.proxy_fix.orig", request.environ)
+    if not _loopback(original.get("REMOTE_ADDR")):
+        return False
+    if "X-Forwarded-For" in request.headers:
+        return bool(config().app.proxy_hops) and _loopback(request.remote_addr)
+    return True
+
+
+def _loopback(address: str | None) -> bool:
     try:
-        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+        return ipaddress.ip_address(address or "").is_loopback
     except ValueError:
         return False
 

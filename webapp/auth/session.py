@@ -1,33 +1,45 @@
-"""What the session cookie holds: the user id, the CSRF token, a language choice, and the
-post-login target while the OAuth dance runs. Nothing else, so it stays far below 4 KB."""
+"""What the session cookie holds: the login (user id, Wikimedia id, session generation, login
+time; see webapp.access.current_user), the CSRF token, a language choice, and the post-login
+target while the OAuth dance runs. Nothing else, so it stays far below 4 KB."""
 
 from __future__ import annotations
 
 from flask import g, session
 
+from likeness.db import users as users_db
 from likeness.db.users import User
-from webapp.security import CSRF_SESSION_KEY, safe_next
+from webapp.access import current_user, login_session
+from webapp.context import engine
+from webapp.security import safe_next
 
 KEEP_ON_LOGIN = ("lang",)
-# Keys: uid, csrf, lang, seen (date of the last activity update), next (during login only).
+# Keys: uid, wid, gen, at, csrf, lang, seen (date of the last activity update), next (during
+# login only).
 
 
 def log_in(user: User) -> None:
     """Start a fresh session for ``user`` (new CSRF token: no fixation across the login)."""
-    kept = {key: session[key] for key in KEEP_ON_LOGIN if key in session}
-    session.clear()
-    session.update(kept)
-    session["uid"] = user.id
+    _clear()
+    session.update(login_session(user))
     session.permanent = True
-    session.pop(CSRF_SESSION_KEY, None)
     g.user = user
 
 
 def log_out() -> None:
+    """End this session and, on the server, every other session of the same user: a cookie
+    copied before the logout is refused from now on."""
+    user = current_user()
+    if user is not None:
+        with engine().begin() as conn:
+            users_db.end_sessions(conn, user.id)
+    _clear()
+    g.user = None
+
+
+def _clear() -> None:
     kept = {key: session[key] for key in KEEP_ON_LOGIN if key in session}
     session.clear()
     session.update(kept)
-    g.user = None
 
 
 def remember_next(target: str | None) -> None:

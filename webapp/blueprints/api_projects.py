@@ -8,14 +8,14 @@ from typing import Any
 from flask import Blueprint, g, jsonify
 from flask_babel import get_locale
 
-from likeness.db import invites, members, projects
+from likeness.db import images, invites, members, projects
 from likeness.db.leaderboard import leaderboard
 from webapp.access import current_user, login_required, member_required, public
 from webapp.api import api_error, json_body
 from webapp.blueprints.invites import REASONS, join_url
 from webapp.context import config, engine
 from webapp.invite_input import parse_invite_options
-from webapp.project_input import InputErrors, parse_settings, prepare_new_project
+from webapp.project_input import InputErrors, parse_settings, quota_message, start_project
 from webapp.security import rate_limit
 from webapp.serialize import entry_json, invite_json, member_json, project_json, summary_json
 
@@ -54,16 +54,15 @@ def list_projects() -> Any:
 @rate_limit("write")
 def create_project() -> Any:
     data = json_body()
+    user = current_user()
     try:
-        prepared = prepare_new_project(config(), data, str(get_locale() or "en"))
+        project_id, prepared = start_project(config(), engine(), user.id, data,
+                                             str(get_locale() or "en"))
     except InputErrors as exc:
         return _invalid(exc)
-    user = current_user()
-    with engine().begin() as conn:
-        project_id = projects.create(
-            conn, owner_id=user.id, qid=prepared.item.qid, label=prepared.item.label,
-            description=prepared.item.description, reference_file=prepared.item.reference_file,
-            category=prepared.category.title, depth=prepared.depth)
+    except projects.QuotaExceeded as exc:
+        api_error(409, "quota_exceeded", quota_message(exc.limit))
+    with engine().connect() as conn:
         project = projects.get(conn, project_id)
     log.info("project.created", extra={"project": project_id, "user": user.id})
     body = {"project": project_json(project, "owner"), "warnings": prepared.warnings}
@@ -73,7 +72,15 @@ def create_project() -> Any:
 @bp.get("/projects/<int:project_id>")
 @member_required()
 def get_project(project_id: int) -> Any:
-    return jsonify({"project": project_json(g.project, g.role)})
+    body: dict[str, Any] = {"project": project_json(g.project, g.role)}
+    if g.role == "owner":
+        quotas = config().quotas
+        with engine().connect() as conn:
+            files = images.count(conn, project_id)
+        body["limits"] = {"files_per_project": quotas.files_per_project, "files": files,
+                          "max_depth": quotas.max_depth,
+                          "projects_per_user": quotas.projects_per_user}
+    return jsonify(body)
 
 
 @bp.patch("/projects/<int:project_id>")
@@ -81,7 +88,8 @@ def get_project(project_id: int) -> Any:
 @rate_limit("write")
 def update_project(project_id: int) -> Any:
     try:
-        values = parse_settings(json_body(), checkboxes=False)
+        values = parse_settings(json_body(), checkboxes=False,
+                                max_depth=config().quotas.max_depth)
     except InputErrors as exc:
         return _invalid(exc)
     with engine().begin() as conn:
@@ -185,6 +193,7 @@ def project_leaderboard(project_id: int) -> Any:
 @bp.get("/leaderboard")
 @public
 def overall_leaderboard() -> Any:
+    user = current_user()
     with engine().connect() as conn:
-        entries = leaderboard(conn)
+        entries = leaderboard(conn, viewer_id=user.id if user else None)
     return jsonify({"leaderboard": [entry_json(e) for e in entries]})

@@ -11,7 +11,7 @@ from likeness.db.images import reference_thumb_url
 from likeness.wiki.titles import file_title, page_url, upload_urls
 from webapp import rights
 from webapp.access import current_user, member_required, require_labelling
-from webapp.api import api_error, client_token, id_list, int_value, json_body
+from webapp.api import api_error, client_token, decision_error, id_list, int_value, json_body
 from webapp.context import config, engine
 from webapp.security import rate_limit
 
@@ -77,7 +77,7 @@ def api_answer(project_id: int) -> dict:
                                     user_id=current_user().id, answer=answer,
                                     via="classify", client_token=client_token(body))
     except decisions.DecisionError as exc:
-        api_error(404 if exc.code == "no_face" else 400, exc.code, str(exc))
+        decision_error(exc)
     return {"decision_id": done.decision_id, "face_id": done.face_id, "answer": done.answer,
             "label": done.label, "duplicate": done.duplicate}
 
@@ -95,7 +95,7 @@ def api_undo(project_id: int) -> dict:
                                          user_id=current_user().id, client_token=client_token(body))
             face = queue.face_details(conn, [done.face_id]) if done else []
     except decisions.DecisionError as exc:
-        api_error(400, exc.code, str(exc))
+        decision_error(exc)
     if done is None:
         return {"undone": None, "face": None}
     return {"undone": {"decision_id": done.decision_id, "face_id": done.face_id,
@@ -132,7 +132,7 @@ def api_box(project_id: int) -> tuple[dict, int]:
         status = {"no_image": 404, "no_face": 404, "bad_answer": 400}.get(exc.code, 422)
         api_error(status, exc.code, str(exc))
     except decisions.DecisionError as exc:
-        api_error(400, exc.code, str(exc))
+        decision_error(exc)
     return state, 201
 
 

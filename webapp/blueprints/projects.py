@@ -8,11 +8,11 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from likeness.db import members, projects
+from likeness.db import images, members, projects
 from webapp.access import current_user, login_required, member_required
 from webapp.blueprints import progress
 from webapp.context import config, engine
-from webapp.project_input import InputErrors, parse_settings, prepare_new_project
+from webapp.project_input import InputErrors, parse_settings, quota_message, start_project
 from webapp.security import rate_limit
 
 log = logging.getLogger(__name__)
@@ -36,15 +36,14 @@ def create() -> object:
     user = current_user()
     assert user is not None
     try:
-        prepared = prepare_new_project(config(), request.form, str(get_locale() or "en"))
+        project_id, prepared = start_project(config(), engine(), user.id, request.form,
+                                             str(get_locale() or "en"))
     except InputErrors as exc:
         return render_template("projects/new.html", form=request.form, errors=exc.errors,
                                confirm_not_human=exc.confirm_not_human), 422
-    with engine().begin() as conn:
-        project_id = projects.create(
-            conn, owner_id=user.id, qid=prepared.item.qid, label=prepared.item.label,
-            description=prepared.item.description, reference_file=prepared.item.reference_file,
-            category=prepared.category.title, depth=prepared.depth)
+    except projects.QuotaExceeded as exc:
+        return render_template("projects/new.html", form=request.form,
+                               errors={"quota": quota_message(exc.limit)}), 409
     log.info("project.created", extra={"project": project_id, "user": user.id})
     if "category_size_unknown" in prepared.warnings:
         flash(_("Commons did not say how big the category is; the worker will find out."),
@@ -57,13 +56,22 @@ def create() -> object:
 @member_required()
 def view(project_id: int) -> str:
     return render_template("projects/view.html", project=g.project, role=g.role,
-                           snap=progress.snapshot(project_id))
+                           snap=progress.snapshot(project_id), quotas=config().quotas)
 
 
 @bp.get("/<int:project_id>/settings")
 @member_required("owner")
 def settings(project_id: int) -> str:
-    return render_template("projects/settings.html", project=g.project, errors={})
+    return _settings_page(errors={})
+
+
+def _settings_page(errors: dict[str, str]) -> str:
+    """The settings form, with this site's limits and where the project stands against them."""
+    with engine().connect() as conn:
+        usage = {"files": images.count(conn, g.project.id),
+                 "projects": projects.count_owned(conn, g.project.owner_id)}
+    return render_template("projects/settings.html", project=g.project, errors=errors,
+                           quotas=config().quotas, usage=usage)
 
 
 @bp.post("/<int:project_id>/settings")
@@ -72,10 +80,9 @@ def settings(project_id: int) -> str:
 def save_settings(project_id: int) -> object:
     form = {k: v for k, v in request.form.items() if k != "status"}
     try:
-        values = parse_settings(form, checkboxes=True)
+        values = parse_settings(form, checkboxes=True, max_depth=config().quotas.max_depth)
     except InputErrors as exc:
-        return render_template("projects/settings.html", project=g.project,
-                               errors=exc.errors), 422
+        return _settings_page(exc.errors), 422
     with engine().begin() as conn:
         projects.update_settings(conn, project_id, **values)
     flash(_("Settings saved."), "success")

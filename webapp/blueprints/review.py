@@ -10,7 +10,7 @@ from likeness.db import decisions, review
 from likeness.db.progress import threshold
 from webapp import rights
 from webapp.access import current_user, member_required, require_labelling
-from webapp.api import api_error, client_token, id_list, json_body
+from webapp.api import api_error, client_token, decision_error, id_list, int_arg, json_body
 from webapp.context import engine
 from webapp.security import rate_limit
 
@@ -38,15 +38,13 @@ def api_page(project_id: int) -> dict:
     if edit_state not in review.EDIT_STATES:
         api_error(400, "bad_edit_state",
                   f"edit_state must be one of {', '.join(review.EDIT_STATES)}")
-    offset = request.args.get("offset", "0")
-    if not offset.isdigit() or int(offset) > 10_000_000:
-        api_error(400, "bad_offset", "offset must be a non-negative integer")
+    offset = int_arg("offset", 0, 0, 10_000_000)
     with engine().connect() as conn:
         faces = review.grid(conn, project_id, source=source, edit_state=edit_state,
-                            offset=int(offset))
+                            offset=offset)
         cut = threshold(conn, project_id)
     return {"faces": [f.as_json() for f in faces], "threshold": cut,
-            "source": source, "edit_state": edit_state, "offset": int(offset)}
+            "source": source, "edit_state": edit_state, "offset": offset}
 
 
 @bp.post("/api/projects/<int:project_id>/review")
@@ -66,5 +64,5 @@ def api_submit(project_id: int) -> dict:
             counts = review.submit_page(conn, project_id, current_user().id,
                                         approve=approve, reject=reject, client_token=token)
     except decisions.DecisionError as exc:
-        api_error(404 if exc.code == "no_face" else 400, exc.code, str(exc))
+        decision_error(exc)
     return counts
