@@ -131,7 +131,8 @@ def site(db_url: str, session_engine: Engine, standin_server: Any,
     data_dir = tmp_path_factory.mktemp("browser-edits")
     overrides = {**standin_server.config_overrides(), "secret_key": "browser-test-secret",
                  "secure_cookies": False, "data_dir": str(data_dir),
-                 "database": {"url": db_url}, "app": {"admins": [OWNER]},
+                 "database": {"url": db_url},
+                 "app": {"admins": [standin_server.world.users[OWNER].central_id]},
                  "edits": {"pace_seconds": PACE}}
     cfg = load_config(path="/nonexistent/config.yaml", environ={}, overrides=overrides)
     server = make_server("127.0.0.1", 0, create_app(cfg), threaded=True)
