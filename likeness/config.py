@@ -98,6 +98,12 @@ class EditsConfig:
 
 
 @dataclass(frozen=True)
+class SourcesConfig:
+    search_files: int = 500
+    reupload_checks: int = 2000
+
+
+@dataclass(frozen=True)
 class RetentionConfig:
     inactive_project_days: int = 365
 
@@ -113,6 +119,7 @@ class Config:
     oauth: OAuthConfig = field(default_factory=OAuthConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     edits: EditsConfig = field(default_factory=EditsConfig)
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     toolsdb_user: str = ""
     toolsdb_password: str = ""

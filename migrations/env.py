@@ -32,8 +32,26 @@ def _run(connection) -> None:
     # Batch mode lets ALTERs work on SQLite too (table copy), so one migration fits both.
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
                       compare_type=True)
-    with context.begin_transaction():
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # A table copy drops the old table; with foreign keys on, that DROP deletes (cascades
+        # to) every referencing row, e.g. the decisions of rebuilt faces. The pragma only works
+        # outside a transaction, so it is set on the driver connection before ours begins.
+        _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+    finally:
+        if sqlite:
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
+
+
+def _sqlite_pragma(connection, pragma: str) -> None:
+    connection.connection.driver_connection.execute(pragma)
 
 
 if context.is_offline_mode():

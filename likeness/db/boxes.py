@@ -89,7 +89,7 @@ def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, b
             state="replaced", reserved_by=None, reserved_until=None))
     face_id = conn.execute(insert(faces).values(
         project_id=project_id, image_id=image_id, box_left=box.left, box_top=box.top,
-        box_width=box.width, box_height=box.height, encoding=None, source="manual",
+        box_width=box.width, box_height=box.height, source="manual",
         state="encoding", created_by=user_id, created_at=now,
     )).inserted_primary_key[0]
     jobs.enqueue_encode_box(conn, project_id, face_id, user_id)

@@ -74,7 +74,7 @@ def askable(project_id: int, user_id: int, now: dt.datetime,
         faces.c.project_id == project_id,
         faces.c.label.is_(None),
         faces.c.state == "active",
-        faces.c.encoding.is_not(None),
+        faces.c.detection_id.is_not(None),  # encoded (an active face's detection has one)
         or_(faces.c.reserved_until.is_(None), faces.c.reserved_until < now,
             faces.c.reserved_by == user_id),
         not_skipped,
