@@ -42,8 +42,8 @@ from likeness.retry import Failure, failure_of
 from likeness.wiki.commons import ImageInfo, image_infos
 from likeness.wiki.errors import WikiError
 from worker.context import WorkerContext
-from worker.crawl import is_photo_mime
 from worker.download import DownloadError
+from worker.photos import is_photo_mime
 from worker.ticker import Ticker
 
 log = logging.getLogger("likeness.worker.process")

@@ -22,7 +22,8 @@ from likeness.wiki.titles import category_title, file_title
 __all__ = [
     "CategoryInfo", "CategoryMember", "ImageInfo", "ImageInfos", "MediaInfo", "Missing",
     "MissingFile", "SearchHit", "SearchResult", "Statement", "category_info",
-    "category_members", "edit_protections", "get_mediainfo", "image_infos", "search_count",
+    "category_members", "edit_protections", "file_sha1s", "get_mediainfo", "image_infos",
+    "search_count",
     "search_depicts", "search_files", "subcategories",
 ]
 
@@ -234,6 +235,20 @@ def _image_info(page: dict[str, Any], info: dict[str, Any]) -> ImageInfo:
         height=int(info.get("height", 0)), mime=str(info.get("mime", "")),
         size=int(info.get("size", 0)), sha1=str(info.get("sha1", "")),
     )
+
+
+def file_sha1s(api: ActionApi, pageids: Iterable[int]) -> dict[int, str]:
+    """The SHA-1 of each file's current original, by page id (missing files left out): a
+    changed one means the file was re-uploaded."""
+    out: dict[int, str] = {}
+    for batch in _batches([str(int(p)) for p in pageids]):
+        for doc in api.continued({"action": "query", "prop": "imageinfo", "iiprop": "sha1",
+                                  "pageids": batch}):
+            for page in _pages(doc):
+                infos = page.get("imageinfo") or []
+                if "pageid" in page and infos and infos[0].get("sha1"):
+                    out[int(page["pageid"])] = str(infos[0]["sha1"])
+    return out
 
 
 # ---- search ----------------------------------------------------------------------------
