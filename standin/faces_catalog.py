@@ -11,7 +11,8 @@ Layout (all ids deterministic, see ``catalog.stable_id``):
 * One Wikidata item per person (P31=Q5, P18=their first photo, P373=their category,
   labels/descriptions en/de/fr), Q5, two non-human items (dog, horse), an event (the Likeness
   test summit, P1344 "participant in" of the people GROUPS.tsv puts on its photos, which carry
-  P180 = the event), plus property entities P18, P31, P180, P373, P1344, P2677.
+  P180 = the event), a painting depicting Bill Gates (``Q99000901``, P180 = him), plus
+  property entities P18, P31, P180, P373, P1344, P2677.
 * P180 only where the truth is known (the person's own photo, GROUPS.tsv, the dog and horse
   photos); the P2677 regions on two portraits are approximate, not measured.
 """
@@ -79,6 +80,8 @@ EVENT_LABELS = {"en": "Likeness test summit", "de": "Likeness-Testgipfel",
                 "fr": "sommet de test Likeness"}
 EVENT_PHOTOS = ("commons_bill_gates_meets_modi", "fr_two_people_obama_biden",
                 "fr_obama_and_biden")
+# An item about a person (a portrait depicting them): a file depicting it depicts them.
+PORTRAIT = "Q99000901"
 PORTRAITS = "Category:Portraits of Bill Gates"
 UPLOADS_CAT = "Category:Files uploaded by Likeness Tester"
 # Approximate face regions for LFW-style centred crops (documented as not measured).
@@ -294,6 +297,9 @@ class _Builder:
             item(qid, {"en": en, "de": de, "fr": fr}, {"en": desc},
                  [{"property": "P31", "value": COMMON_NAME_CLASS}])
         item(EVENT, EVENT_LABELS, {"en": "meeting in the Likeness test photographs"}, [])
+        if "bill_gates" in self.people:
+            item(PORTRAIT, {"en": "Portrait of Bill Gates (Likeness test painting)"}, {},
+                 [{"property": "P180", "value": self.people["bill_gates"].qid}])
         for person in self.people.values():
             p18 = person.p18.split(":", 1)[1]
             ascii_name = person.slug.replace("_", " ").title()

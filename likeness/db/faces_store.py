@@ -251,6 +251,21 @@ def fail_box(conn: Connection, face_id: int) -> bool:
     ).rowcount == 1
 
 
+def boxes_on_image(conn: Connection, face_id: int
+                   ) -> tuple[tuple[float, float, float, float], list[Any]] | None:
+    """The face's box and the boxes of the other faces on its image in its project (active,
+    drawn ones included, not those called "not a face"): what decides a statement's rank."""
+    face = conn.execute(select(faces.c.image_id, faces.c.project_id, *_BOX)
+                        .where(faces.c.id == face_id)).first()
+    if face is None:
+        return None
+    others = conn.execute(select(*_BOX).where(
+        faces.c.image_id == face.image_id, faces.c.project_id == face.project_id,
+        faces.c.id != face_id, faces.c.state == "active",
+        or_(faces.c.label.is_(None), faces.c.label != "not_face"))).all()
+    return _box(face), [_box(other) for other in others]
+
+
 def image_faces(conn: Connection, image_id: int) -> list[Any]:
     """Every face row of an image (tests, and the classification context)."""
     return list(conn.execute(select(faces).where(faces.c.image_id == image_id)
