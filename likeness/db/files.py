@@ -195,7 +195,8 @@ def record_checks(conn: Connection, sha1s: Mapping[int, str],
             _checked(conn, _state(state), sha1, now)
             continue
         changed.append(page_id)
-        conn.execute(update(files).where(files.c.id == state.id).values(checked_at=now))
+        # Not current any more: its images must ask Commons (and find the new sha1).
+        conn.execute(update(files).where(files.c.id == state.id).values(checked_at=None))
         conn.execute(update(images).where(images.c.page_id == page_id,
                                           images.c.status == "done")
                      .values(status="pending", attempts=0, next_try_at=None))
