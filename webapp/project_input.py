@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from likeness.config import Config
+from likeness.db.sources import KINDS as SOURCE_KINDS
 from webapp.lookups import (
     BadInput,
     CategoryPreview,
@@ -44,6 +45,7 @@ class NewProject:
     category: CategoryPreview
     depth: int
     warnings: list[str] = field(default_factory=list)
+    sources: tuple[str, ...] = ()
 
 
 def _text(data: Mapping[str, Any], name: str) -> str:
@@ -72,6 +74,20 @@ def parse_depth(value: Any) -> int:
     if not 0 <= depth <= 10:
         raise BadInput(_("Depth must be a whole number from 0 to 10."))
     return depth
+
+
+def parse_sources(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The candidate sources opted into: a JSON list, or a form's repeated ``sources`` field
+    (no field: none)."""
+    values = data.getlist("sources") if hasattr(data, "getlist") else data.get("sources")
+    if values is None:
+        return ()
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise BadInput(_("Sources must be a list."))
+    unknown = [v for v in values if v not in SOURCE_KINDS]
+    if unknown:
+        raise BadInput(_("Unknown source: %(name)s.", name=str(unknown[0])[:40]))
+    return tuple(kind for kind in SOURCE_KINDS if kind in values)
 
 
 def parse_threshold(value: Any) -> float | None:
@@ -104,6 +120,10 @@ def prepare_new_project(cfg: Config, data: Mapping[str, Any], language: str) -> 
             depth = parse_depth(_text(data, "depth"))
     except BadInput as exc:
         errors["depth"] = str(exc)
+    try:
+        sources = parse_sources(data)
+    except BadInput as exc:
+        errors["sources"] = str(exc)
     if errors:
         raise InputErrors(errors)
     assert qid is not None and category is not None
@@ -126,7 +146,7 @@ def prepare_new_project(cfg: Config, data: Mapping[str, Any], language: str) -> 
         warnings.append("not_human")
     if preview.exists is None:
         warnings.append("category_size_unknown")
-    return NewProject(item, preview, depth, warnings)
+    return NewProject(item, preview, depth, warnings, sources)
 
 
 def parse_settings(data: Mapping[str, Any], checkboxes: bool) -> dict[str, Any]:
@@ -151,6 +171,11 @@ def parse_settings(data: Mapping[str, Any], checkboxes: bool) -> dict[str, Any]:
     for flag in FLAGS:
         if flag in data or checkboxes:
             values[flag] = _flag(data.get(flag, False))
+    if "sources" in data or checkboxes:
+        try:
+            values["sources"] = parse_sources(data)
+        except BadInput as exc:
+            errors["sources"] = str(exc)
     if errors:
         raise InputErrors(errors)
     return values

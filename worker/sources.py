@@ -24,31 +24,18 @@ from likeness.db import sources
 from likeness.db.images import FoundFile
 from likeness.db.schema import utcnow
 from likeness.wiki.commons import SearchHit, file_sha1s, search_files
+from likeness.wiki.sources import related_query, search_queries
 from likeness.wiki.wikidata import SourceFacts
 from worker.context import WorkerContext
 from worker.photos import is_photo_title
 
-BITMAPS = "filetype:bitmap"
 CHECK_BATCH = 500  # sha1s read between two keep_going() checks
-
-
-def search_queries(facts: SourceFacts) -> list[str]:
-    """One phrase query per distinct label (quotes were removed from the labels)."""
-    return [f'"{term}" {BITMAPS}' for term in facts.terms]
-
-
-def related_query(facts: SourceFacts) -> str | None:
-    if not facts.related:
-        return None
-    return "haswbstatement:" + "|".join(f"P180={qid}" for qid in facts.related) + \
-        f" {BITMAPS}"
 
 
 def queries_for(kind: str, facts: SourceFacts) -> list[str]:
     if kind == "search":
-        return search_queries(facts)
-    query = related_query(facts)
-    return [query] if query else []
+        return search_queries(facts.terms)
+    return [related_query(facts.related)] if facts.related else []
 
 
 def list_capped(api: Any, queries: list[str], cap: int) -> tuple[list[SearchHit], bool]:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify
 from flask_babel import get_locale
 
-from likeness.db import invites, members, projects
+from likeness.db import invites, members, projects, sources
 from likeness.db.leaderboard import leaderboard
 from webapp.access import current_user, login_required, member_required, public
 from webapp.api import api_error, json_body
@@ -17,7 +17,14 @@ from webapp.context import config, engine
 from webapp.invite_input import parse_invite_options
 from webapp.project_input import InputErrors, parse_settings, prepare_new_project
 from webapp.security import rate_limit
-from webapp.serialize import entry_json, invite_json, member_json, project_json, summary_json
+from webapp.serialize import (
+    entry_json,
+    invite_json,
+    member_json,
+    project_json,
+    source_json,
+    summary_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +70,26 @@ def create_project() -> Any:
         project_id = projects.create(
             conn, owner_id=user.id, qid=prepared.item.qid, label=prepared.item.label,
             description=prepared.item.description, reference_file=prepared.item.reference_file,
-            category=prepared.category.title, depth=prepared.depth)
-        project = projects.get(conn, project_id)
+            category=prepared.category.title, depth=prepared.depth,
+            source_kinds=prepared.sources)
+        body = {"project": _project(conn, project_id, "owner"), "warnings": prepared.warnings}
     log.info("project.created", extra={"project": project_id, "user": user.id})
-    body = {"project": project_json(project, "owner"), "warnings": prepared.warnings}
     return jsonify(body), 201
+
+
+def _project(conn: Any, project_id: int, role: str) -> dict[str, Any]:
+    """A project with the sources it opted into (and what their last listing found)."""
+    project = projects.get(conn, project_id)
+    assert project is not None
+    return {**project_json(project, role),
+            "sources": [source_json(s) for s in sources.of_project(conn, project_id)]}
 
 
 @bp.get("/projects/<int:project_id>")
 @member_required()
 def get_project(project_id: int) -> Any:
-    return jsonify({"project": project_json(g.project, g.role)})
+    with engine().connect() as conn:
+        return jsonify({"project": _project(conn, project_id, g.role)})
 
 
 @bp.patch("/projects/<int:project_id>")
@@ -86,8 +102,7 @@ def update_project(project_id: int) -> Any:
         return _invalid(exc)
     with engine().begin() as conn:
         projects.update_settings(conn, project_id, **values)
-        project = projects.get(conn, project_id)
-    return jsonify({"project": project_json(project, g.role)})
+        return jsonify({"project": _project(conn, project_id, g.role)})
 
 
 @bp.delete("/projects/<int:project_id>")

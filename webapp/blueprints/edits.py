@@ -146,5 +146,6 @@ def api_progress(project_id: int) -> Any:
         "done": [_edit_json(e) for e in lists["done"]],
         "failed": [_edit_json(e) for e in lists["failed"]],
         "open": [_edit_json(e) for e in lists["open"]],
+        "skipped": [_edit_json(e) for e in lists["skipped"]],
         "can_send": can_send(g.project, g.role),
     })

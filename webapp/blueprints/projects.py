@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from likeness.db import members, projects
+from likeness.db import members, projects, sources
 from webapp.access import current_user, login_required, member_required
 from webapp.blueprints import progress
 from webapp.context import config, engine
@@ -23,10 +23,16 @@ STATUS_ACTIONS = {"pause": "paused", "resume": "active", "archive": "archived",
                   "unarchive": "paused"}
 
 
+def _new_page(form: object, errors: dict[str, str], **extra: object) -> str:
+    return render_template("projects/new.html", form=form, errors=errors,
+                           source_kinds=sources.KINDS, cap=config().sources.search_files,
+                           **extra)
+
+
 @bp.get("/new")
 @login_required
 def new() -> str:
-    return render_template("projects/new.html", form={}, errors={})
+    return _new_page(request.form, {})
 
 
 @bp.post("/new")
@@ -38,13 +44,13 @@ def create() -> object:
     try:
         prepared = prepare_new_project(config(), request.form, str(get_locale() or "en"))
     except InputErrors as exc:
-        return render_template("projects/new.html", form=request.form, errors=exc.errors,
-                               confirm_not_human=exc.confirm_not_human), 422
+        return _new_page(request.form, exc.errors, confirm_not_human=exc.confirm_not_human), 422
     with engine().begin() as conn:
         project_id = projects.create(
             conn, owner_id=user.id, qid=prepared.item.qid, label=prepared.item.label,
             description=prepared.item.description, reference_file=prepared.item.reference_file,
-            category=prepared.category.title, depth=prepared.depth)
+            category=prepared.category.title, depth=prepared.depth,
+            source_kinds=prepared.sources)
     log.info("project.created", extra={"project": project_id, "user": user.id})
     if "category_size_unknown" in prepared.warnings:
         flash(_("Commons did not say how big the category is; the worker will find out."),
@@ -60,22 +66,30 @@ def view(project_id: int) -> str:
                            snap=progress.snapshot(project_id))
 
 
+def _settings_page(errors: dict[str, str]) -> str:
+    with engine().connect() as conn:
+        opted = sources.of_project(conn, g.project.id)
+    return render_template("projects/settings.html", project=g.project, errors=errors,
+                           sources={s.kind: s for s in opted}, source_kinds=sources.KINDS,
+                           cap=config().sources.search_files)
+
+
 @bp.get("/<int:project_id>/settings")
 @member_required("owner")
 def settings(project_id: int) -> str:
-    return render_template("projects/settings.html", project=g.project, errors={})
+    return _settings_page({})
 
 
 @bp.post("/<int:project_id>/settings")
 @member_required("owner")
 @rate_limit("write")
 def save_settings(project_id: int) -> object:
-    form = {k: v for k, v in request.form.items() if k != "status"}
+    form = {k: v for k, v in request.form.items() if k not in ("status", "sources")}
+    form["sources"] = request.form.getlist("sources")
     try:
         values = parse_settings(form, checkboxes=True)
     except InputErrors as exc:
-        return render_template("projects/settings.html", project=g.project,
-                               errors=exc.errors), 422
+        return _settings_page(exc.errors), 422
     with engine().begin() as conn:
         projects.update_settings(conn, project_id, **values)
     flash(_("Settings saved."), "success")
