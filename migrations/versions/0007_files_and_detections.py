@@ -35,23 +35,19 @@ BATCH = 1000
 SHARED_SOURCES = ('detector', 'seed')
 
 # The tables as this migration knows them (not likeness.db.schema, which moves on).
-_images = sa.table('images', sa.column('id'), sa.column('page_id'), sa.column('title'),
-                   sa.column('status'), sa.column('width'), sa.column('height'),
-                   sa.column('mime'), sa.column('thumb_url'), sa.column('thumb_width'),
-                   sa.column('thumb_height'), sa.column('faces_found'),
-                   sa.column('processed_at'))
-_files = sa.table('files', sa.column('id'), sa.column('page_id'), sa.column('title'),
-                  sa.column('width'), sa.column('height'), sa.column('mime'),
-                  sa.column('thumb_url'), sa.column('thumb_width'), sa.column('thumb_height'),
-                  sa.column('faces_found'), sa.column('detected_at'), sa.column('created_at'))
-_detections = sa.table('detections', sa.column('id'), sa.column('file_id'), sa.column('sha1'),
-                       sa.column('box_left'), sa.column('box_top'), sa.column('box_width'),
-                       sa.column('box_height'), sa.column('encoding'),
-                       sa.column('project_id'), sa.column('created_at'))
-_faces = sa.table('faces', sa.column('id'), sa.column('project_id'), sa.column('image_id'),
-                  sa.column('box_left'), sa.column('box_top'), sa.column('box_width'),
-                  sa.column('box_height'), sa.column('encoding'), sa.column('source'),
-                  sa.column('detection_id'), sa.column('created_at'))
+def _table(name: str, *columns: str) -> sa.Table:
+    return sa.Table(name, sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                    *(sa.Column(c) for c in columns))
+
+
+_images = _table('images', 'page_id', 'title', 'status', 'width', 'height', 'mime',
+                 'thumb_url', 'thumb_width', 'thumb_height', 'faces_found', 'processed_at')
+_files = _table('files', 'page_id', 'title', 'width', 'height', 'mime', 'thumb_url',
+                'thumb_width', 'thumb_height', 'faces_found', 'detected_at', 'created_at')
+_detections = _table('detections', 'file_id', 'sha1', 'box_left', 'box_top', 'box_width',
+                     'box_height', 'encoding', 'project_id', 'created_at')
+_faces = _table('faces', 'project_id', 'image_id', 'box_left', 'box_top', 'box_width',
+                'box_height', 'encoding', 'source', 'detection_id', 'created_at')
 
 
 def upgrade() -> None:
