@@ -8,7 +8,7 @@ import datetime as dt
 
 from sqlalchemy import func, select, update
 
-from likeness.db import faces_store
+from likeness.db import boxes, faces_store
 from likeness.db import files as file_rows
 from likeness.db import images as image_rows
 from likeness.db.files import ThumbInfo
@@ -117,6 +117,11 @@ def test_a_reupload_supersedes_the_old_faces_everywhere_and_keeps_every_answer(e
             detections.c.id.in_(old_detections))).scalars().all()
         assert old == [None, None]                               # nobody needs them now
         assert conn.execute(select(files.c.sha1)).scalar_one() == NEW
+        # The classify page's context boxes show the new version's face only.
+        image_of = conn.execute(select(faces.c.image_id, faces.c.project_id)
+                                .where(faces.c.id == answered)).one()
+        shown = boxes.image_faces(conn, image_of.project_id, image_of.image_id)
+        assert [b["state"] for b in shown] == ["active"]
 
 
 def test_sha1_checks_requeue_a_reuploaded_file_in_every_project(engine):

@@ -120,7 +120,7 @@ def image_faces(conn: Connection, project_id: int, image_id: int) -> list[dict]:
         select(faces.c.id, faces.c.state, faces.c.label, faces.c.box_left, faces.c.box_top,
                faces.c.box_width, faces.c.box_height)
         .where(faces.c.image_id == image_id, faces.c.project_id == project_id,
-               faces.c.state != "replaced").order_by(faces.c.id)).all()
+               faces.c.state.not_in(("replaced", "superseded"))).order_by(faces.c.id)).all()
     return [{"id": r.id, "state": r.state, "label": r.label,
              "box": {"left": r.box_left, "top": r.box_top, "width": r.box_width,
                      "height": r.box_height}} for r in rows]

@@ -199,7 +199,7 @@ def _details(conn: Connection, ids: list[int], until: dt.datetime | None) -> lis
             select(faces.c.id, faces.c.image_id, faces.c.box_left, faces.c.box_top,
                    faces.c.box_width, faces.c.box_height)
             .where(faces.c.image_id.in_({row.image_id for row in rows}),
-                   faces.c.state != "replaced").order_by(faces.c.id)):
+                   faces.c.state.not_in(("replaced", "superseded"))).order_by(faces.c.id)):
         others.setdefault(o.image_id, []).append(
             (o.id, (o.box_left, o.box_top, o.box_width, o.box_height)))
     return [
