@@ -76,5 +76,5 @@ def detect(conn: Connection, page_id: int, detected: list, sha1: str = "a" * 40,
     thumb = ThumbInfo(f"http://upload.test/{page_id}.jpg", 1280, 960, "image/jpeg", 4000, 3000)
     state = files.finish_detection(conn, claim.file.id, owner, sha1, thumb, len(detected))
     assert state is not None
-    faces_store.store_detections(conn, state, detected)
+    faces_store.store_detections(conn, state, detected, claim.file.sha1)
     return state

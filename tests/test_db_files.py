@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from likeness.db import boxes, faces_store
 from likeness.db import files as file_rows
 from likeness.db import images as image_rows
+from likeness.db import projects as projects_db
 from likeness.db.files import ThumbInfo
 from likeness.db.images import FoundFile
 from likeness.db.schema import decisions, detections, faces, files, images, utcnow
@@ -40,7 +41,7 @@ def _detect(conn, page_id: int, detected, sha1: str, owner: str = "w",
     claim = file_rows.claim(conn, page_id, f"File:{page_id}.jpg", sha1, owner, 60)
     assert claim.outcome == "mine", claim
     state = file_rows.finish_detection(conn, claim.file.id, owner, sha1, THUMB, len(detected))
-    superseded = faces_store.store_detections(conn, state, detected)
+    superseded = faces_store.store_detections(conn, state, detected, claim.file.sha1)
     return state, faces_store.link_everywhere(conn, state, owner, image_id, superseded)
 
 
@@ -154,3 +155,31 @@ def test_a_file_detected_before_sha1s_were_kept_adopts_the_current_one(engine):
         claim = file_rows.claim(conn, 9, "File:9.jpg", NEW, "w", 60)
         assert claim.outcome == "current" and claim.file.sha1 == NEW
         assert conn.execute(select(detections.c.sha1)).scalars().all() == [NEW]
+
+
+def test_a_drawn_box_keeps_its_file_and_outlives_a_new_detection_of_the_same_version(engine):
+    """The detector found nobody, so someone drew the face: that box is the only thing that
+    uses the file. Deleting another project keeps its encoding, and detecting the same
+    version again (for a newcomer) leaves it alone."""
+    with engine.begin() as conn:
+        leaving, drawing = _projects(conn)
+        empty = factories.detect(conn, 3, [], sha1=OLD)
+        image = {}
+        for project_id in (leaving, drawing):
+            image[project_id] = factories.image(conn, project_id, page_id=3)
+            faces_store.link(conn, image[project_id], empty)
+        drawn = factories.face(conn, drawing, image[drawing], source="manual")
+        projects_db.delete_project(conn, leaving)
+
+        def drawn_state():
+            return conn.execute(select(faces.c.state, detections.c.encoding)
+                                .join(detections, detections.c.id == faces.c.detection_id)
+                                .where(faces.c.id == drawn)).one()
+
+        assert drawn_state().encoding is not None
+        assert conn.execute(select(files.c.detected_at)).scalar_one() is not None
+        conn.execute(update(files).values(detected_at=None))   # as if erased meanwhile
+        newcomer = _projects(conn, 1)[0]
+        again = factories.detect(conn, 3, [_face(1)], sha1=OLD)
+        faces_store.link(conn, factories.image(conn, newcomer, page_id=3), again)
+        assert drawn_state().state == "active" and drawn_state().encoding is not None

@@ -38,7 +38,7 @@ def record_done(conn, image, owner: str, detected, sha1: str = "a" * 40) -> bool
                                            len(detected))
         if state is None:
             return False
-        faces_store.store_detections(conn, state, detected)
+        faces_store.store_detections(conn, state, detected, claim.file.sha1)
     else:
         state = claim.file
     return faces_store.link(conn, image.id, state, owner=owner) is not None

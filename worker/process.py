@@ -63,6 +63,7 @@ class _Work:
     image: ClaimedImage
     info: ImageInfo
     file_id: int
+    previous_sha1: str | None  # the version detected before (None: never detected)
     future: cf.Future[bytes] | None = None
     in_pool: bool = False
 
@@ -264,7 +265,7 @@ class _Unit:
         if claim.outcome == "busy":
             self._defer([image.id], BUSY_FILE_WAIT, "another worker is detecting this file")
         elif claim.outcome == "mine":
-            work = _Work(image, info, claim.file.id)
+            work = _Work(image, info, claim.file.id, claim.file.sha1)
             work.future = self.ctx.downloads.start(info.thumb_url or "")
             self.work[image.id] = work
 
@@ -328,17 +329,17 @@ class _Unit:
             state = file_rows.finish_detection(conn, work.file_id, self.owner, info.sha1,
                                                thumb, len(result.faces))
             if state is not None:
-                self._store(conn, state, work.image.id, result.faces)
+                self._store(conn, state, work, result.faces)
         self.work.pop(work.image.id, None)
         if state is None:  # another worker took the file over: it links our image too
             self._defer([work.image.id], BUSY_FILE_WAIT, "another worker detected this file")
 
-    def _store(self, conn: Any, state: FileState, image_id: int, detected: Any) -> None:
-        superseded = faces_store.store_detections(conn, state, detected)
-        linked = faces_store.link_everywhere(conn, state, self.owner, image_id,
+    def _store(self, conn: Any, state: FileState, work: _Work, detected: Any) -> None:
+        superseded = faces_store.store_detections(conn, state, detected, work.previous_sha1)
+        linked = faces_store.link_everywhere(conn, state, self.owner, work.image.id,
                                              relink_done=superseded)
         self.stats.detected += 1
-        self._count_linked(linked, conn, detected=image_id)
+        self._count_linked(linked, conn, detected=work.image.id)
 
     # --- outcomes -----------------------------------------------------------------------
 

@@ -26,10 +26,14 @@ SEED_ORIGINS = ("reference", "depicts")  # images.origin values whose faces are 
 DETECTED = ("detector", "seed")          # faces.source values that come from a detection
 
 
-def store_detections(conn: Connection, state: FileState, detected: Sequence[Any]) -> bool:
+def store_detections(conn: Connection, state: FileState, detected: Sequence[Any],
+                     previous_sha1: str | None) -> bool:
     """The detector's faces (``DetectedFace``) on the file's current version, shared by every
-    project; detections made before are superseded. Returns whether any were."""
-    superseded = supersede(conn, state)
+    project. When they replace another version's (``previous_sha1``, the file's sha1 before
+    this detection), that version's faces are superseded first. Returns whether they were."""
+    changed = previous_sha1 is not None and previous_sha1 != state.sha1
+    if changed:
+        supersede(conn, state)
     if detected:
         now = utcnow()
         conn.execute(insert(detections), [
@@ -37,27 +41,24 @@ def store_detections(conn: Connection, state: FileState, detected: Sequence[Any]
              "box_top": face.box.top, "box_width": face.box.width,
              "box_height": face.box.height, "encoding": face.encoding, "project_id": None,
              "created_at": now} for face in detected])
-    return superseded
+    return changed
 
 
-def supersede(conn: Connection, state: FileState) -> bool:
-    """Retire every detection of the file made so far (another version, or one whose encodings
-    retention erased) and the faces on them, in every project; also boxes drawn on the old
-    version that still wait for their encoding. Old detections lose their encodings: nothing
-    asks or trains on a superseded face. Returns whether there was anything to retire."""
-    old = select(detections.c.id).where(detections.c.file_id == state.id)
+def supersede(conn: Connection, state: FileState) -> None:
+    """Retire the detections of every other version of the file (shared ones and boxes drawn
+    on them) and the faces on them, in every project, with boxes drawn on the old version that
+    still wait for their encoding. The old detections lose their encodings: nothing asks or
+    trains on a superseded face."""
+    other_version = and_(detections.c.file_id == state.id,
+                         or_(detections.c.sha1.is_(None), detections.c.sha1 != state.sha1))
+    old = select(detections.c.id).where(other_version)
     drawn_waiting = select(faces.c.id).join(images, images.c.id == faces.c.image_id).where(
         images.c.page_id == state.page_id, faces.c.state == "encoding")
-    ids = list(conn.execute(select(faces.c.id).where(
+    retire(conn, list(conn.execute(select(faces.c.id).where(
         or_(faces.c.detection_id.in_(old), faces.c.id.in_(drawn_waiting)),
-        faces.c.state != "superseded")).scalars())
-    if not ids and conn.execute(old.limit(1)).first() is None:
-        return False
-    retire(conn, ids)
-    conn.execute(update(detections).where(detections.c.file_id == state.id,
-                                          detections.c.encoding.is_not(None))
+        faces.c.state != "superseded")).scalars()))
+    conn.execute(update(detections).where(other_version, detections.c.encoding.is_not(None))
                  .values(encoding=None))
-    return True
 
 
 def retire(conn: Connection, face_ids: Sequence[int]) -> None:

@@ -213,8 +213,9 @@ def page_ids_of(conn: Connection, project_id: int) -> list[int]:
 
 def forget_unneeded(conn: Connection, page_ids: Iterable[int]) -> int:
     """Among these files: delete those no project includes any more (with their detections),
-    and erase the encodings of those whose detections no face uses and no active project is
-    waiting for (a later detection starts afresh). Returns how many encodings went."""
+    and erase the encodings of those whose detections (drawn boxes' included) no face uses and
+    no active project is waiting for (a later detection starts afresh). Returns how many
+    encodings went."""
     page_ids = list(page_ids)
     gone = 0
     for start in range(0, len(page_ids), ID_BATCH):
@@ -226,8 +227,7 @@ def forget_unneeded(conn: Connection, page_ids: Iterable[int]) -> int:
             gone += _count_encodings(conn, orphans)
             conn.execute(delete(files).where(files.c.id.in_(orphans)))
         used = exists().where(faces.c.detection_id == detections.c.id,
-                              detections.c.file_id == files.c.id,
-                              detections.c.project_id.is_(None))
+                              detections.c.file_id == files.c.id)
         awaited = exists().where(images.c.page_id == files.c.page_id,
                                  images.c.status == "pending",
                                  projects.c.id == images.c.project_id,
