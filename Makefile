@@ -21,6 +21,7 @@ test: setup-dev browser
 
 lint: setup-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 migrate: setup
 	$(PY) -m likeness.db.migrate upgrade

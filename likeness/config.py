@@ -75,7 +75,7 @@ class WorkerConfig:
     pool_size: int = 2
     poll_interval: float = 2.0
     lease_seconds: int = 120
-    heartbeat_stale_seconds: int = 90
+    heartbeat_stale_seconds: int = 30
     task_timeout: float = 120.0
     child_memory_mb: int = 1536
     child_cpu_seconds: int = 600

@@ -100,7 +100,10 @@ def approve(world: World, urls: Urls, request: Request) -> Response:
         return _chooser(world, request)
     if user_name not in world.users:
         return Response(f"No such stand-in user: {html.escape(user_name)}", status=400)
-    requested = (args.get("scope") or "").split()
+    # standin_grants (space-separated) or the oauth_grants setting: approve fewer grants than
+    # the client has, e.g. a login without 'editpage' (a token that may read but not edit).
+    requested = (args.get("standin_grants") or " ".join(world.settings.oauth_grants or ())
+                 or args.get("scope") or "").split()
     grants = [g for g in requested if g in client.grants] or list(client.grants)
     code = world.oauth.new_code(CodeGrant(
         user=user_name, client_id=client.client_id, redirect_uri=args.get("redirect_uri"),
@@ -236,12 +239,13 @@ def profile(world: World, request: Request) -> Response:
     if err:
         return err
     user = world.users[grant.user]
-    from standin.actionapi.meta import RIGHTS
+    from standin.actionapi.meta import rights_for
 
     return _json({
         "sub": str(user.central_id), "username": user.name, "editcount": user.editcount,
         "confirmed_email": True, "email_verified": True, "blocked": user.blocked,
-        "registered": user.registered, "groups": list(user.groups), "rights": list(RIGHTS),
+        "registered": user.registered, "groups": list(user.groups),
+        "rights": rights_for(list(grant.grants)),
         "grants": list(grant.grants),
     })
 

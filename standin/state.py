@@ -37,6 +37,7 @@ class Settings:
     edit_rate_per_minute: int = 0     # >0: Wikibase's rate limit (failed-save, actionthrottled)
     oauth_default_user: str | None = None
     oauth_deny: bool = False
+    oauth_grants: list[str] | None = None   # approve only these of the client's grants
 
 
 @dataclass

@@ -169,9 +169,9 @@ def test_project_from_creation_to_written_edits_as_deployed(deployed, standin,
         approved += len(page)
     assert approved > 0
 
-    sent = ui.post(f"/projects/{project_id}/edits/send", data={"csrf_token": ui.csrf},
-                   allow_redirects=False)
-    assert sent.status_code == 302, sent.text[:300]
+    sent = ui.post(f"/api/projects/{project_id}/edits/send", json={})
+    assert sent.status_code == 202, sent.text[:300]
+    assert sent.json()["queued"] >= answered
 
     def edits_settled() -> dict | None:
         counts = ui.get(f"/api/projects/{project_id}/edits")["counts"]

@@ -1,5 +1,7 @@
 """SIGKILL of a real worker process in the middle of a send, then a restart: exactly one
-statement on Commons, whether the interrupted write landed or not."""
+statement on Commons, whether the interrupted write landed or not; and with a second worker
+running, the killed one's edit is sent by it as soon as the heartbeat is stale, not after the
+lease."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from tests.waiting import wait_for
 LEASE = 2
 
 
-def _start_worker(env, db_url: str, log: Path) -> subprocess.Popen:
+def _start_worker(env, db_url: str, log: Path, **settings: str) -> subprocess.Popen:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TOOL_")}
     environ.update(env.standin.env())
     environ.update({
@@ -36,6 +38,7 @@ def _start_worker(env, db_url: str, log: Path) -> subprocess.Popen:
         "TOOL_EDITS__PACE_SECONDS": "0",
         "TOOL_APP__URL": "https://likeness.toolforge.org/",
         "PYTHONUNBUFFERED": "1",
+        **settings,
     })
     handle = log.open("ab")
     return subprocess.Popen([sys.executable, "-m", "worker"], cwd=REPO_ROOT, env=environ,
@@ -112,3 +115,41 @@ def test_sigkill_mid_send_then_restart_leaves_one_statement(edits_env, db_url, t
         assert row.revision_id == env.entity(page.pageid)["lastrevid"]
     with env.engine.connect() as conn:
         assert conn.execute(select(edits.c.id)).all() == [(row.id,)]
+
+
+def test_a_running_worker_takes_over_a_killed_workers_edit_when_its_heartbeat_is_stale(
+        edits_env, db_url, tmp_path):
+    env = edits_env
+    page = env.file("Bill Gates 5.jpg")
+    env.confirm(page.title)
+    with env.engine.begin() as conn:
+        plan.queue_project(conn, env.project_id, env.user_id, "0badc0ffee00")
+    stale, lease = 3, 600
+    settings = {"TOOL_WORKER__LEASE_SECONDS": str(lease),
+                "TOOL_WORKER__HEARTBEAT_STALE_SECONDS": str(stale)}
+    # Whichever worker claims the edit hangs on its CSRF token request; we kill that one.
+    fault = env.standin.fault("commons.api", "delay", seconds=2.0, match={"meta": "tokens"})
+    log = tmp_path / "workers.log"
+    procs = [_start_worker(env, db_url, log, **settings) for _ in range(2)]
+    try:
+        wait_for(lambda: fault.applied == 1, 30, "a worker to reach the held request", log)
+        holder = _row(env, page.pageid).lease_owner
+        pid = int(holder.split(":")[-2])
+        (victim,) = [p for p in procs if p.pid == pid]
+        _kill(victim)
+        killed_at = time.monotonic()
+        done = wait_for(lambda: _row(env, page.pageid).state == "done", 30,
+                        "the other worker to send the edit", log, interval=0.05)
+        taken_over_after = time.monotonic() - killed_at
+    finally:
+        for proc in procs:
+            _stop(proc)
+    assert done
+    row = _row(env, page.pageid)
+    print(f"\nkilled worker's edit sent by the other worker {taken_over_after:.1f} s after "
+          f"the kill (heartbeat stale after {stale} s, lease {lease} s)")
+    assert taken_over_after < stale + 5 < lease
+    assert row.attempts == 2 and row.lease_owner is None
+    assert [s for s in env.depicts(page.pageid)
+            if s["mainsnak"]["datavalue"]["value"]["id"] == TARGET_QID]
+    assert len(env.posts()) == 1

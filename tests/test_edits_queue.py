@@ -9,6 +9,7 @@ import threading
 
 from sqlalchemy import select, update
 
+from likeness.db import edit_reports as reports
 from likeness.db import edits as edit_rows
 from likeness.db.schema import edits, faces, utcnow
 from likeness.edits import plan
@@ -67,21 +68,22 @@ def test_a_pair_is_queued_once_across_projects(engine):
     assert batch1 != batch2 and len(batch1) == 12
 
 
-def test_preview_counts_sample_and_precision(engine):
+def test_preview_counts_and_pages_the_new_statements(engine):
     with engine.begin() as conn:
         owner = f.user(conn)
         project = f.project(conn, owner, qid="Q42")
         for page in (301, 302, 303):
             _confirmed(conn, project, owner, page)
-        conn.execute(f.schema.model_runs.insert().values(project_id=project,
-                                                         precision_estimate=0.93))
         plan.queue_project(conn, project, owner)
-        _confirmed(conn, project, owner, 304)
+        for page in (304, 305, 306):
+            _confirmed(conn, project, owner, page)
         preview = plan.preview(conn, project)
-    assert preview.count == 1 and preview.already == 3
-    assert preview.precision == 0.93
-    assert [s.page_id for s in preview.sample] == [304]
-    assert preview.sample[0].region == "pct:10,20,30,40"
+    assert preview.count == 3 and preview.already == 3 and preview.undone == 0
+    first, cursor = preview.after(None, 2)
+    assert [(i.page_id, i.region) for i in first] == [(304, "pct:10,20,30,40"),
+                                                      (305, "pct:10,20,30,40")]
+    rest, end = preview.after(cursor, 2)
+    assert cursor == 305 and [i.page_id for i in rest] == [306] and end is None
 
 
 def _queue(conn, project, user, pages, qid="Q42"):
@@ -136,7 +138,8 @@ def test_postponed_edit_holds_back_the_users_queue(engine):
         project = f.project(conn, alice)
         _queue(conn, project, alice, [1, 2])
         claimed = edit_rows.claim_next(conn, "w1", 30)
-        edit_rows.postpone(conn, claimed.id, "w1", seconds=5, code="maxlag", message="lag")
+        edit_rows.postpone(conn, claimed.id, "w1", until=utcnow() + dt.timedelta(seconds=5),
+                           code="maxlag", message="lag")
         assert edit_rows.claim_next(conn, "w1", 30) is None
         later = utcnow() + dt.timedelta(seconds=6)
         assert edit_rows.claim_next(conn, "w1", 30, now=later).id == claimed.id
@@ -192,6 +195,7 @@ def test_rejected_face_queues_removal_unless_another_confirmed_face_remains(engi
         _, face_a = _confirmed(conn, project, owner, 501)
         image_b, face_b = _confirmed(conn, project, owner, 502)
         face_b2 = f.face(conn, project, image_b, label="yes")   # a second face, still 'yes'
+        f.decision(conn, face_b2, project, owner, "yes")
         plan.queue_project(conn, project, owner)
         conn.execute(update(edits).values(state="done", created_statement=True))
         conn.execute(update(faces).where(faces.c.id.in_([face_a, face_b])).values(label="no"))
@@ -212,8 +216,8 @@ def test_progress_counts_every_state(engine):
         claimed = edit_rows.claim_next(conn, "w", 30)
         edit_rows.mark_failed(conn, claimed.id, "w", code="permissiondenied", message="no",
                               retryable=False)
-        counts = edit_rows.progress(conn, project)
-        failed = edit_rows.listing(conn, project, ["failed"])
+        counts = reports.counts(conn, project, "Q42")
+        failed, _ = reports.page(conn, project, "Q42", "failed")
         retried = edit_rows.retry_failed(conn, project, owner, "b2")
     assert counts["pending"] == 1 and counts["failed"] == 1 and counts["done"] == 0
     assert failed[0].error_code == "permissiondenied" and failed[0].retryable is False

@@ -129,10 +129,8 @@ def test_face_rejected_after_writing_removes_that_statement_only(edits_env):
 
 
 
-def test_undo_job_through_the_worker_handlers(edits_env):
-    """The owner's 'Undo all edits' job, run by a real Worker with every registered handler."""
-    from likeness.db import jobs
-
+def test_an_undo_is_sent_by_a_real_worker(edits_env):
+    """An undone batch's removals, sent by a real Worker with every registered handler."""
     env = edits_env
     page = env.file("Bill Gates 5.jpg")
     env.confirm(page.title)
@@ -143,13 +141,9 @@ def test_undo_job_through_the_worker_handlers(edits_env):
     worker.run_once()
     assert _values(env, page.pageid) == [TARGET_QID]
     with env.engine.begin() as conn:
-        job_id = jobs.enqueue_undo_edits(conn, env.project_id, env.user_id, "0123456789ab")
+        assert edit_rows.queue_undo(conn, env.project_id, env.user_id, "0123456789ab") == 1
     start = env.seq()
-    worker.run_once()                 # the job turns the edit into a removal (and sends it)
     worker.run_once()
-    with env.engine.connect() as conn:
-        job = jobs.get(conn, job_id)
-    assert job.state == "done"
     (post,) = env.posts(start)
     assert post["action"] == "wbremoveclaims"
     assert "editgroups-commons/b/CB/0123456789ab" in post["summary"]

@@ -44,7 +44,9 @@ def _setup(engine: Engine) -> dict:
         owner = factories.user(conn)
         labeller = factories.user(conn)
         outsider = factories.user(conn)
-        project_id = factories.project(conn, owner)
+        # Members may send: sending is a member route whose answer also depends on this
+        # setting (a labeller the owner did not allow is refused: tests/test_edits_web.py).
+        project_id = factories.project(conn, owner, members_can_send=True)
         members.add(conn, project_id, labeller, "labeller")
         code, invite = invites.create(conn, project_id, owner)
     return {"owner": owner, "labeller": labeller, "outsider": outsider, "anonymous": None,

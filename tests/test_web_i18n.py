@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
@@ -62,3 +64,30 @@ def test_accept_language_and_user_choice(web_app):
     client.post("/locale", data={"lang": "xx", **csrf_form(client)})
     with client.session_transaction() as session:
         assert session["lang"] == "de"
+
+
+FORMAL = re.compile(r"\b(Sie|Ihnen|Ihr|Ihre|Ihren|Ihrem|Ihrer|Ihres)\b")
+
+
+def test_german_addresses_the_reader_with_du_throughout():
+    """Like MediaWiki's German interface and the German Wikimedia projects: "du", never
+    "Sie". Capitalised Sie/Ihr/Ihnen in running text is the formal address; a sentence that
+    would start with "Sie" meaning "it" or "they" is worded differently, so this stays strict."""
+    with (TRANSLATIONS / "de" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale="de")
+    formal = []
+    for message in catalog:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for text in strings:
+            if text and FORMAL.search(text):
+                formal.append(f"{message.id!r}: {text}")
+    assert not formal, "formal address in the German catalogue:\n" + "\n".join(formal)
+    du = [m for m in catalog if m.string and re.search(r"\b(du|dein\w*|dich|dir)\b",
+                                                        str(m.string), re.IGNORECASE)]
+    assert len(du) >= 20      # the check reads the real catalogue, which addresses people
+
+
+def test_the_formal_check_catches_sie():
+    assert FORMAL.search("Ziehen Sie einen Rahmen um das Gesicht.")
+    assert FORMAL.search("Ihre Antworten bleiben.")
+    assert not FORMAL.search("Ziehe einen Rahmen um das Gesicht; die Antworten bleiben.")

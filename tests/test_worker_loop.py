@@ -87,9 +87,8 @@ def test_the_loop_is_imported_by_nothing_in_worker_and_there_is_no_import_cycle(
 def test_one_pass_runs_every_ready_job(engine, make_context):
     with engine.begin() as conn:
         owner = factories.user(conn)
-        projects = [factories.project(conn, owner) for _ in range(4)]
-        for project_id in projects:
-            job_rows.enqueue_undo_edits(conn, project_id, owner, "0123456789ab")
+        for _ in range(4):  # seeds of paused projects: quick, and no wiki call
+            job_rows.enqueue_seed(conn, factories.project(conn, owner, status="paused"))
     runner = JobRunner(make_context(), JOBS)
     assert runner() is True
     with engine.connect() as conn:
@@ -104,10 +103,9 @@ def test_a_job_that_cannot_succeed_fails_at_once_and_gives_up(engine, make_conte
         raise Failed(Failure("bad_box", "the box is empty", retryable=False))
 
     with engine.begin() as conn:
-        owner = factories.user(conn)
-        job_rows.enqueue_undo_edits(conn, factories.project(conn, owner), owner, "x")
+        job_rows.enqueue_seed(conn, factories.project(conn, factories.user(conn)))
     spec = JobSpec(broken, give_up=lambda ctx, job, failure: given_up.append(failure.kind))
-    assert JobRunner(make_context(), {JobKind.UNDO_EDITS: spec}).run_one()
+    assert JobRunner(make_context(), {JobKind.SEED: spec}).run_one()
     with engine.connect() as conn:
         job = conn.execute(select(jobs)).one()
     assert (job.state, job.error, given_up) == ("failed", "bad_box: the box is empty",

@@ -31,6 +31,7 @@ def create_app(cfg: Config | None = None) -> Flask:
 def init_cross_cutting(app: Flask) -> None:
     from webapp.api import init_api
     from webapp.i18n import init_i18n
+    from webapp.rights import init_rights
     from webapp.security import init_security
     from webapp.templating import init_templating
 
@@ -38,6 +39,7 @@ def init_cross_cutting(app: Flask) -> None:
     init_security(app)
     init_i18n(app)
     init_templating(app)
+    init_rights(app)
 
 
 def register_blueprints(app: Flask, cfg: Config) -> None:
@@ -45,6 +47,8 @@ def register_blueprints(app: Flask, cfg: Config) -> None:
     from webapp.blueprints import (
         account,
         admin,
+        api_edits,
+        api_faces,
         api_lookup,
         api_projects,
         edits,
@@ -63,8 +67,8 @@ def register_blueprints(app: Flask, cfg: Config) -> None:
         health, home, i18n, openapi,                # infrastructure
         projects, invites, leaderboard,             # projects and sharing
         api_projects, api_lookup,                   # their JSON API and wiki look-ups
-        label, review, progress,                    # labelling
-        edits,                                      # writing to Commons
+        label, review, progress, api_faces,         # labelling
+        edits, api_edits,                           # writing to Commons
         account, admin,                             # accounts and operations
     ):
         app.register_blueprint(module.bp)

@@ -156,7 +156,17 @@ def require_writable() -> None:
         _deny(409, "archived", "This project is archived; unarchive it first.")
 
 
+def require_labelling() -> None:
+    """Refuse answers in a project that is not active: archived, or paused by its owner
+    (pausing stops labelling as well as the worker; resuming brings both back)."""
+    require_writable()
+    if g.project.status == "paused":
+        _deny(409, "paused", "The owner paused this project; labelling resumes when the "
+                             "owner resumes it.")
+
+
 def _deny(status: int, code: str, message: str) -> None:
     if is_api_request():
         api_error(status, code, message)
+    g.denied = code     # the error page says what to do about it (webapp.errors)
     abort(status, message)

@@ -1,7 +1,8 @@
 """Conventions of the JSON API under /api: errors as {"error": {"code", "message"}}.
 
 Every blueprint under /api uses ``api_error`` for its own errors; ``init_api`` turns Flask's
-HTTP errors (404, 405, 413, 429 ...) into the same shape for /api paths, HTML elsewhere.
+HTTP errors (404, 405, 413, 429 ... and 500 for an unhandled exception) into the same shape for
+/api paths, and into the site's error pages (webapp.errors) elsewhere.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from typing import Any, NoReturn
 
 from flask import Flask, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from webapp.errors import error_page
 
 API_PREFIX = "/api/"
 
@@ -75,7 +78,7 @@ def init_api(app: Flask) -> None:
         if exc.response is not None:  # abort(response): already shaped
             return exc.response
         if not is_api_request():
-            return exc
+            return error_page(exc)
         status = exc.code or 500
         headers = {}
         if status == 429 and exc.description and exc.description.isdigit():

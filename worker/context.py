@@ -32,10 +32,12 @@ class Heartbeat:
         self.worker_id = worker_id
         self.health = Path(health_file) if health_file else None
 
-    def register(self, version: str) -> None:
+    def register(self, version: str, stale_seconds: int) -> None:
+        """``stale_seconds``: silence after which this worker counts as dead and its claims
+        are free (likeness.db.claims)."""
         with self.engine.begin() as conn:
             worker_rows.register(conn, self.worker_id, socket.gethostname(), os.getpid(),
-                                 version)
+                                 version, stale_seconds)
 
     def beat(self, state: str, current: str | None = None) -> None:
         """Touch the health file and the heartbeat row (cheap; called often)."""

@@ -1,4 +1,4 @@
-"""Edits to Commons in the worker: the ``undo_edits`` job and the edit queue's upkeep.
+"""Edits to Commons in the worker: the edit queue's upkeep.
 
 Sending itself is a loop handler (``likeness.edits.sender.Sender.send_next``, one edit per
 call) rather than one job per batch: every worker may run it, and the claim in
@@ -9,11 +9,8 @@ across all workers.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from likeness.db import edits as edit_rows
-from likeness.db.jobs import Job
-from likeness.edits.plan import new_batch_id
 from worker.context import WorkerContext
 
 log = logging.getLogger("likeness.worker.edits")
@@ -30,14 +27,3 @@ def upkeep(ctx: WorkerContext) -> bool:
     if removals or orphans:
         log.info("edits.upkeep", extra={"removals": removals, "orphans": orphans})
     return False  # upkeep never counts as "busy"
-
-
-def undo(ctx: WorkerContext, job: Job) -> dict[str, Any]:
-    """Job ``undo_edits`` (project_id, user_id = the owner): queue removal of the project's
-    statements; the sender removes each only if it is ours and unchanged since."""
-    if job.project_id is None or job.user_id is None:
-        raise ValueError("undo_edits needs project_id and user_id")
-    batch = job.payload.get("batch_id") or new_batch_id()
-    with ctx.engine.begin() as conn:
-        removals = edit_rows.queue_undo(conn, job.project_id, job.user_id, batch)
-    return {"batch_id": batch, "removals": removals}

@@ -36,7 +36,6 @@ JOBS: dict[JobKind, JobSpec] = {
     JobKind.SEED: JobSpec(seed.run),
     JobKind.TRAIN: JobSpec(train.run),
     JobKind.ENCODE_BOX: JobSpec(encode_box.run, give_up=encode_box.give_up),
-    JobKind.UNDO_EDITS: JobSpec(edits.undo),
 }
 
 
@@ -54,7 +53,7 @@ class Worker:
 
     def run(self) -> None:
         ctx = self.ctx
-        ctx.heartbeat.register(ctx.cfg.app.version)
+        ctx.heartbeat.register(ctx.cfg.app.version, ctx.cfg.worker.heartbeat_stale_seconds)
         log.info("worker started", extra={"worker": ctx.id})
         try:
             while not ctx.shutdown.requested:

@@ -55,10 +55,14 @@ def check_drawable(box: Box, thumb_width: int | None, thumb_height: int | None) 
                                     "and high on the image")
 
 
+DRAWN_ANSWERS = ("yes", "no")
+
+
 def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, box: Box,
             replaces: int | None = None, client_token: str | None = None,
-            now: dt.datetime | None = None) -> int:
-    """Insert a drawn face (the person, by the drawer's word) and queue its encoding.
+            now: dt.datetime | None = None, answer: str = "yes") -> int:
+    """Insert a drawn face with the drawer's ``answer`` about it ('yes': the person, 'no':
+    someone else) and queue its encoding.
 
     With ``replaces``, the old face of the same image is marked 'replaced' and leaves every
     queue; its decisions stay in the history. Returns the new face id.
@@ -68,6 +72,8 @@ def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, b
         previous = decisions.by_token(conn, user_id, client_token)
         if previous is not None:      # a retried POST: the box is already there
             return previous.face_id
+    if answer not in DRAWN_ANSWERS:
+        raise BoxError("bad_answer", "answer must be 'yes' or 'no'")
     image = conn.execute(
         select(images.c.id, images.c.thumb_width, images.c.thumb_height)
         .where(images.c.id == image_id, images.c.project_id == project_id)).first()
@@ -93,9 +99,9 @@ def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, b
         state="encoding", created_by=user_id, created_at=now,
     )).inserted_primary_key[0]
     jobs.enqueue_encode_box(conn, project_id, face_id, user_id)
-    # Drawing a face for the person is a yes about it (recorded like any answer, undoable).
+    # The drawer says whose face it is (recorded like any answer, undoable).
     decisions.record(conn, project_id=project_id, face_id=face_id, user_id=user_id,
-                     answer="yes", via="box", client_token=client_token, now=now,
+                     answer=answer, via="box", client_token=client_token, now=now,
                      touch=False)
     return face_id
 

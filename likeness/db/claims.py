@@ -4,7 +4,10 @@ A claim is a tiny transaction: pick ready rows nobody holds (or whose lease expi
 with our worker id and a lease, commit. On MariaDB ``FOR UPDATE SKIP LOCKED`` lets many workers
 claim at once without waiting on each other; on SQLite every transaction begins IMMEDIATE (see
 engine.py), so the select and the update can never interleave with another writer.
-A worker renews its leases while it works; a dead worker's leases simply expire.
+A worker renews its leases while it works (each renewal also counts as its heartbeat). A claim
+is free when its lease ran out, or as soon as its holder is dead (``likeness.db.workers.dead``:
+stopped, or its heartbeat is stale), so a killed worker's work moves on within the staleness
+window rather than after a whole lease. ``free`` is that rule, for every leased table.
 """
 
 from __future__ import annotations
@@ -12,10 +15,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Table, and_, or_, select, update
+from sqlalchemy import Connection, Table, and_, false, or_, select, update
 from sqlalchemy.sql import ColumnElement
 
+from likeness.db import workers
 from likeness.db.schema import utcnow
+
+
+def free(conn: Connection, table: Table, now: dt.datetime) -> ColumnElement[bool]:
+    """Rows of ``table`` nobody holds: no lease, an expired one, or a dead holder's."""
+    dead = workers.dead(conn, now)
+    return or_(table.c.lease_until.is_(None), table.c.lease_until < now,
+               table.c.lease_owner.in_(dead) if dead else false())
 
 
 def claim(
@@ -33,10 +44,9 @@ def claim(
     Call inside ``engine.begin()``; commit promptly so the lock is short.
     """
     now = now or utcnow()
-    free = or_(table.c.lease_until.is_(None), table.c.lease_until < now)
     query = (
         select(table.c.id)
-        .where(and_(ready, free))
+        .where(and_(ready, free(conn, table, now)))
         .order_by(*order_by)
         .limit(limit)
     )
@@ -54,9 +64,11 @@ def claim(
 
 def renew(conn: Connection, table: Table, ids: Sequence[int], owner: str,
           lease_seconds: int) -> int:
-    """Extend our leases; returns how many are still ours (a lost lease means stop working)."""
+    """Extend our leases; returns how many are still ours (a lost lease means stop working).
+    Also our heartbeat: a holder that renews is alive."""
     if not ids:
         return 0
+    workers.touch(conn, owner)
     result = conn.execute(
         update(table)
         .where(table.c.id.in_(list(ids)), table.c.lease_owner == owner)

@@ -9,7 +9,8 @@ States::
        ^                         +--> skipped    (already on Commons / changed by others)
        |                         +--> failed     (code, message, retryable)
        +------- postpone --------+               (maxlag, throttling, unknown outcome)
-    sending with an expired lease is claimable again: the sender re-reads the live entity first.
+    sending with an expired lease, or held by a dead worker (likeness.db.claims.free), is
+    claimable again: the sender re-reads the live entity first.
     pending --cancel--> cancelled (the face behind it was rejected before sending)
     done (we created it) --queue removal--> pending with action 'remove' --> done | skipped
 
@@ -22,9 +23,9 @@ two workers cannot both decide that the same user is idle.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -40,7 +41,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from likeness.db.schema import decisions, edits, faces, images, model_runs, projects, users, utcnow
+from likeness.db import claims, workers
+from likeness.db.schema import (
+    decisions,
+    edits,
+    faces,
+    images,
+    project_members,
+    projects,
+    users,
+    utcnow,
+)
 
 STATES = ("pending", "sending", "done", "failed", "skipped", "cancelled")
 ACTIONS = ("add", "qualify", "remove")
@@ -75,6 +86,7 @@ class Edit:
     next_try_at: dt.datetime | None
     lease_owner: str | None
     updated_at: dt.datetime | None
+    undo_decision_id: int | None = None
 
     @property
     def entity_id(self) -> str:
@@ -87,6 +99,7 @@ def _edit(row: Any) -> Edit:
         row.action, row.region, row.state, row.batch_id, bool(row.created_statement),
         row.statement_id, row.written_json, row.revision_id, row.error_code, row.error_message,
         row.retryable, row.attempts, row.next_try_at, row.lease_owner, row.updated_at,
+        row.undo_decision_id,
     )
 
 
@@ -103,8 +116,9 @@ def for_pair(conn: Connection, page_id: int, qid: str) -> Edit | None:
 
 # --- what a project wants ---------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ConfirmedFace:
+class ConfirmedFace(NamedTuple):
+    """A face a person confirmed (a named tuple: projects load thousands per page view)."""
+
     face_id: int
     image_id: int
     page_id: int
@@ -113,6 +127,13 @@ class ConfirmedFace:
     box: tuple[float, float, float, float]
     thumb_width: int | None = None
     thumb_height: int | None = None
+    confirmed_by: int = 0          # id of the newest human yes/approve decision about it
+
+
+def human_yes(face_id: Any) -> Any:
+    """Decisions by which a person confirmed the face (seed answers are provisional)."""
+    return and_(decisions.c.face_id == face_id, decisions.c.answer.in_(HUMAN_YES),
+                decisions.c.via != "seed")
 
 
 _FACE_COLUMNS = (faces.c.id, faces.c.image_id, images.c.page_id, images.c.title,
@@ -121,57 +142,123 @@ _FACE_COLUMNS = (faces.c.id, faces.c.image_id, images.c.page_id, images.c.title,
 
 
 def _confirmed(r: Any) -> ConfirmedFace:
-    return ConfirmedFace(r.id, r.image_id, r.page_id, r.title, r.thumb_url,
-                         (r.box_left, r.box_top, r.box_width, r.box_height),
-                         r.thumb_width, r.thumb_height)
+    # By position: thousands of rows per page view, and a Row's attribute access costs more.
+    (face_id, image_id, page_id, title, thumb_url, thumb_width, thumb_height,
+     left, top, width, height, confirmed_by) = r
+    return ConfirmedFace(face_id, image_id, page_id, title, thumb_url,
+                         (left, top, width, height), thumb_width, thumb_height,
+                         confirmed_by or 0)
+
+
+def _confirming(project_id: int) -> Any:
+    """Subquery: the newest human yes/approve decision per face of the project, from the
+    project's own decisions in one grouped pass (not a subquery per face)."""
+    return (select(decisions.c.face_id, func.max(decisions.c.id).label("confirmed_by"))
+            .where(decisions.c.project_id == project_id, decisions.c.answer.in_(HUMAN_YES),
+                   decisions.c.via != "seed")
+            .group_by(decisions.c.face_id).subquery("confirming"))
 
 
 def confirmed_faces(conn: Connection, project_id: int) -> list[ConfirmedFace]:
-    """Active faces of the project labelled 'yes' that a person confirmed (not only seeded)."""
-    human = exists().where(decisions.c.face_id == faces.c.id,
-                           decisions.c.answer.in_(HUMAN_YES), decisions.c.via != "seed")
+    """Active faces of the project labelled 'yes' that a person confirmed (not only seeded),
+    each with its newest confirming decision."""
+    confirming = _confirming(project_id)
     rows = conn.execute(
-        select(*_FACE_COLUMNS)
+        select(*_FACE_COLUMNS, confirming.c.confirmed_by)
         .join(images, images.c.id == faces.c.image_id)
+        .join(confirming, confirming.c.face_id == faces.c.id)
         .where(faces.c.project_id == project_id, faces.c.label == "yes",
-               faces.c.state == "active", human)
+               faces.c.state == "active")
         .order_by(images.c.page_id, faces.c.id)
     )
     return [_confirmed(r) for r in rows]
 
 
-def confirmed_faces_for_pair(conn: Connection, page_id: int, qid: str) -> list[ConfirmedFace]:
-    """Every confirmed face of ``qid`` on the file, across projects on that Q-id."""
-    human = exists().where(decisions.c.face_id == faces.c.id,
-                           decisions.c.answer.in_(HUMAN_YES), decisions.c.via != "seed")
+def trusted_projects(user_id: Any, project_id: Any) -> Any:
+    """Projects whose decisions may be written with ``user_id``'s token for ``project_id``'s
+    edit: the user's own projects, and, when that project shares knowledge, the other projects
+    that share too (the same opt-in as the model's shared positives). Someone else's answers
+    in a project the sender does not belong to never decide what is written in her name.
+    Arguments are ids or columns of an outer query (then the condition is correlated)."""
+    member = select(project_members.c.project_id).where(project_members.c.user_id == user_id)
+    here, other = projects.alias("trust_here"), projects.alias("trust_other")
+    sharing = select(other.c.id).where(other.c.share_knowledge.is_(True))
+    shares = exists().where(here.c.id == project_id, here.c.share_knowledge.is_(True))
+    return or_(faces.c.project_id.in_(member), and_(shares, faces.c.project_id.in_(sharing)))
+
+
+def confirmed_faces_for_pair(conn: Connection, page_id: int, qid: str, user_id: int,
+                             project_id: int | None) -> list[ConfirmedFace]:
+    """Confirmed faces of ``qid`` on the file that ``user_id`` may write for ``project_id``'s
+    edit (``trusted_projects``), across the projects on that Q-id."""
+    confirmed_by = (select(func.max(decisions.c.id)).where(human_yes(faces.c.id))
+                    .scalar_subquery().label("confirmed_by"))
     rows = conn.execute(
-        select(*_FACE_COLUMNS)
+        select(*_FACE_COLUMNS, confirmed_by)
         .join(images, images.c.id == faces.c.image_id)
         .join(projects, projects.c.id == faces.c.project_id)
         .where(images.c.page_id == page_id, projects.c.qid == qid, faces.c.label == "yes",
-               faces.c.state == "active", human)
+               faces.c.state == "active", exists().where(human_yes(faces.c.id)),
+               trusted_projects(user_id, project_id))
         .order_by(faces.c.id)
     )
     return [_confirmed(r) for r in rows]
 
 
-def existing_pairs(conn: Connection, page_ids: Sequence[int], qid: str) -> dict[int, Edit]:
-    """Edit rows already present for these files and Q-id (from any project)."""
-    out: dict[int, Edit] = {}
-    ids = list(page_ids)
-    for start in range(0, len(ids), 500):
-        rows = conn.execute(select(edits).where(edits.c.qid == qid,
-                                                edits.c.page_id.in_(ids[start:start + 500])))
-        out.update({r.page_id: _edit(r) for r in rows})
-    return out
+class PairState(NamedTuple):
+    """What 'Send' needs to know of an existing edit row."""
+
+    state: str
+    action: str
+    undo_decision_id: int | None
 
 
-def latest_precision(conn: Connection, project_id: int) -> tuple[float | None, int | None]:
-    """(precision_estimate, model run id) of the project's latest model run."""
-    row = conn.execute(select(model_runs.c.id, model_runs.c.precision_estimate)
-                       .where(model_runs.c.project_id == project_id)
-                       .order_by(model_runs.c.id.desc()).limit(1)).first()
-    return (row.precision_estimate, row.id) if row else (None, None)
+def confirmed_files(project_id: int) -> Any:
+    """Subquery: the project's files with a face of the person a person confirmed, each with
+    its newest confirming decision (``page_id``, ``confirmed_by``). Not correlated, so the
+    database builds it once per query from the project's own rows."""
+    confirming = _confirming(project_id)
+    return (
+        select(images.c.page_id, func.max(confirming.c.confirmed_by).label("confirmed_by"))
+        .select_from(faces)
+        .join(images, images.c.id == faces.c.image_id)
+        .join(confirming, confirming.c.face_id == faces.c.id)
+        .where(faces.c.project_id == project_id, faces.c.label == "yes",
+               faces.c.state == "active")
+        .group_by(images.c.page_id).subquery("confirmed_files"))
+
+
+def send_counts(conn: Connection, project_id: int, qid: str) -> dict[str, int]:
+    """How many files 'Send' would write now ('new'), how many some project already queued or
+    wrote ('already'), and how many wait for a new confirmation after an Undo ('undone'):
+    ``plan.preview``'s numbers, aggregated in the database (the page polls them while
+    sending), without loading every face."""
+    files = confirmed_files(project_id)
+    gone = or_(edits.c.state == "cancelled",
+               and_(edits.c.action == "remove", edits.c.state == "done"))
+    kind = case(
+        (edits.c.id.is_(None), "new"),
+        (and_(gone, or_(edits.c.undo_decision_id.is_(None),
+                        edits.c.undo_decision_id < files.c.confirmed_by)), "new"),
+        (edits.c.undo_decision_id.is_not(None), "undone"),
+        else_="already").label("kind")
+    rows = conn.execute(
+        select(kind, func.count())
+        .select_from(files)
+        .outerjoin(edits, and_(edits.c.page_id == files.c.page_id, edits.c.qid == qid))
+        .group_by(kind))
+    return {"new": 0, "already": 0, "undone": 0, **{k: int(n) for k, n in rows}}
+
+
+def pair_states(conn: Connection, project_id: int, qid: str) -> dict[int, PairState]:
+    """The edit rows of ``qid`` (from any project) on the project's files, by page id: one
+    join on the unique keys, whatever the number of files."""
+    rows = conn.execute(
+        select(edits.c.page_id, edits.c.state, edits.c.action, edits.c.undo_decision_id)
+        .join(images, and_(images.c.page_id == edits.c.page_id,
+                           images.c.project_id == project_id))
+        .where(edits.c.qid == qid))
+    return {page_id: PairState(state, action, undone) for page_id, state, action, undone in rows}
 
 
 # --- queueing ---------------------------------------------------------------------------------
@@ -185,6 +272,22 @@ class Wanted:
     qid: str
     face_id: int
     region: str
+    confirmed_by: int = 0     # newest human confirmation of a face of the person on the file
+
+
+def reopenable(edit: Edit | PairState, confirmed_by: int) -> bool:
+    """May the pair be queued anew? Only when nothing of it is live (cancelled, or our
+    statement removed again), and, if Undo took it back, only after a person confirmed a face
+    anew: an undone edit is never offered again by itself. ``_reopen`` says the same in SQL."""
+    gone = edit.state == "cancelled" or (edit.action == "remove" and edit.state == "done")
+    return gone and (edit.undo_decision_id is None or confirmed_by > edit.undo_decision_id)
+
+
+def _reopen(confirmed_by: int) -> Any:
+    gone = or_(edits.c.state == "cancelled",
+               and_(edits.c.action == "remove", edits.c.state == "done"))
+    return and_(gone, or_(edits.c.undo_decision_id.is_(None),
+                          edits.c.undo_decision_id < confirmed_by))
 
 
 @dataclass(frozen=True)
@@ -223,38 +326,39 @@ def queue(conn: Connection, wanted: Iterable[Wanted], *, project_id: int, user_i
 
 def _take_up_again(conn: Connection, want: Wanted, project_id: int, user_id: int,
                    batch_id: str, now: dt.datetime) -> bool:
-    """A cancelled edit, or one whose statement we removed again, may be queued anew."""
-    reopen = or_(edits.c.state == "cancelled",
-                 and_(edits.c.action == "remove", edits.c.state == "done"))
+    """A cancelled edit, or one whose statement we removed again, may be queued anew
+    (``reopenable``); the project and sender asking now take it over."""
     result = conn.execute(update(edits).where(
-        edits.c.page_id == want.page_id, edits.c.qid == want.qid, reopen,
+        edits.c.page_id == want.page_id, edits.c.qid == want.qid, _reopen(want.confirmed_by),
     ).values(
         project_id=project_id, face_id=want.face_id, user_id=user_id, action="add",
         region=want.region, state="pending", batch_id=batch_id, created_statement=False,
         statement_id=None, written_json=None, error_code=None, error_message=None,
         retryable=None, attempts=0, next_try_at=None, lease_owner=None, lease_until=None,
-        updated_at=now,
+        undo_decision_id=None, updated_at=now,
     ))
     return result.rowcount == 1
 
 
 # --- claiming ---------------------------------------------------------------------------------
 
-def _busy_users(now: dt.datetime) -> Any:
+def _busy_users(now: dt.datetime, free: Any) -> Any:
     """Users with an edit in flight, or paced / backing off after their last one."""
     return select(edits.c.user_id).where(edits.c.user_id.is_not(None), or_(
-        and_(edits.c.state == "sending", edits.c.lease_until >= now),
+        and_(edits.c.state == "sending", not_(free)),
         and_(edits.c.state.in_(_MARKER_STATES), edits.c.next_try_at > now),
         and_(edits.c.state == "pending", edits.c.next_try_at > now,
              edits.c.error_code.is_not(None)),
     ))
 
 
-def _ready(now: dt.datetime) -> Any:
+def _ready(now: dt.datetime, free: Any) -> Any:
+    """Pending and due, or 'sending' under a claim that is free again (``claims.free``: the
+    lease ran out or its worker is dead)."""
     return and_(edits.c.user_id.is_not(None), or_(
         and_(edits.c.state == "pending",
              or_(edits.c.next_try_at.is_(None), edits.c.next_try_at <= now)),
-        and_(edits.c.state == "sending", edits.c.lease_until < now),
+        and_(edits.c.state == "sending", free),
     ))
 
 
@@ -267,8 +371,9 @@ def claim_next(conn: Connection, owner: str, lease_seconds: int,
     """
     now = now or utcnow()
     sqlite = conn.dialect.name == "sqlite"
+    free = claims.free(conn, edits, now)
     candidate = (select(edits.c.id, edits.c.user_id)
-                 .where(_ready(now), edits.c.user_id.not_in(_busy_users(now)))
+                 .where(_ready(now, free), edits.c.user_id.not_in(_busy_users(now, free)))
                  .order_by(edits.c.id).limit(1))
     if not sqlite:
         candidate = candidate.with_for_update(skip_locked=True)
@@ -283,11 +388,11 @@ def claim_next(conn: Connection, owner: str, lease_seconds: int,
                             .with_for_update(skip_locked=True)).first()
         if held is None:
             return None
-        busy = conn.execute(_busy_users(now).where(edits.c.user_id == row.user_id,
+        busy = conn.execute(_busy_users(now, free).where(edits.c.user_id == row.user_id,
                                                    edits.c.id != row.id).limit(1)).first()
         if busy is not None:
             return None
-    result = conn.execute(update(edits).where(edits.c.id == row.id, _ready(now)).values(
+    result = conn.execute(update(edits).where(edits.c.id == row.id, _ready(now, free)).values(
         state="sending", lease_owner=owner,
         lease_until=now + dt.timedelta(seconds=lease_seconds),
         attempts=edits.c.attempts + 1, updated_at=now))
@@ -297,11 +402,16 @@ def claim_next(conn: Connection, owner: str, lease_seconds: int,
 
 
 def renew(conn: Connection, edit_id: int, owner: str, lease_seconds: int) -> bool:
-    """Extend our lease before a write; False means another worker took the edit over."""
+    """Extend our lease before a write; False means another worker took the edit over.
+    The renewal is also our heartbeat, so the POST that follows never looks like a dead
+    worker's (``claims.free``)."""
     result = conn.execute(update(edits).where(
         edits.c.id == edit_id, edits.c.lease_owner == owner, edits.c.state == "sending",
     ).values(lease_until=utcnow() + dt.timedelta(seconds=lease_seconds)))
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    workers.touch(conn, owner)
+    return True
 
 
 def _ours(edit_id: int, owner: str) -> Any:
@@ -350,17 +460,17 @@ def mark_failed(conn: Connection, edit_id: int, owner: str, *, code: str, messag
         **_finish_values(pace_seconds, now))).rowcount == 1
 
 
-def postpone(conn: Connection, edit_id: int, owner: str, *, seconds: float, code: str,
+def postpone(conn: Connection, edit_id: int, owner: str, *, until: dt.datetime, code: str,
              message: str) -> bool:
-    """Back to 'pending' until ``seconds`` from now (maxlag, throttling, unknown outcome).
+    """Back to 'pending' until ``until`` (maxlag, throttling, unknown outcome).
 
     The row's error code stays set, which makes the sender's other edits wait as well.
     """
     now = utcnow()
     return conn.execute(update(edits).where(_ours(edit_id, owner)).values(
         state="pending", error_code=code[:64], error_message=message[:500], retryable=True,
-        next_try_at=now + dt.timedelta(seconds=max(seconds, 0.0)), lease_owner=None,
-        lease_until=None, updated_at=now)).rowcount == 1
+        next_try_at=max(until, now), lease_owner=None, lease_until=None,
+        updated_at=now)).rowcount == 1
 
 
 def cancel(conn: Connection, edit_id: int, owner: str, *, message: str) -> bool:
@@ -402,10 +512,10 @@ def fail_orphans(conn: Connection) -> int:
                            "send it again from the project page.")).rowcount
 
 
-# --- retry, undo, rejected faces --------------------------------------------------------------
+# --- retry, cancel, undo, rejected faces --------------------------------------------------------
 
 def retry_failed(conn: Connection, project_id: int, user_id: int, batch_id: str) -> int:
-    """Failed edits of the project go back to pending, sent by ``user_id``."""
+    """Failed edits the project queued go back to pending, sent by ``user_id``."""
     now = utcnow()
     return conn.execute(update(edits).where(
         edits.c.project_id == project_id, edits.c.state == "failed",
@@ -414,46 +524,81 @@ def retry_failed(conn: Connection, project_id: int, user_id: int, batch_id: str)
              updated_at=now)).rowcount
 
 
-def queue_undo(conn: Connection, project_id: int, user_id: int, batch_id: str) -> int:
-    """Turn the project's written statements (ours only) into pending removals.
+def cancel_pending(conn: Connection, project_id: int, batch_id: str | None = None) -> int:
+    """Stop sending: the project's queued additions (of one batch) that no worker holds are
+    cancelled; a 'Send' later queues them again. Removals are never cancelled: they take back
+    what a person rejected or undid."""
+    query = update(edits).where(edits.c.project_id == project_id, edits.c.state == "pending",
+                                edits.c.action != "remove")
+    if batch_id is not None:
+        query = query.where(edits.c.batch_id == batch_id)
+    return conn.execute(query.values(
+        state="cancelled", error_code="cancelled", retryable=False, updated_at=utcnow(),
+        error_message="Cancelled before it was sent.")).rowcount
 
-    The sender removes each one only if it still exists unchanged since we wrote it.
-    Pending edits of the project that were never sent are cancelled.
+
+def _latest_decision(conn: Connection) -> int:
+    return conn.execute(select(func.coalesce(func.max(decisions.c.id), 0))).scalar_one()
+
+
+def _in_batch(project_id: int, undo_of: str | None) -> Any:
+    where = edits.c.project_id == project_id
+    return where if undo_of is None else and_(where, edits.c.batch_id == undo_of)
+
+
+UNDO_REMOVES = and_(edits.c.state == "done", edits.c.action == "add",
+                    edits.c.created_statement.is_(True))
+UNDO_CANCELS = and_(edits.c.state.in_(("pending", "failed")), edits.c.action != "remove")
+
+
+def queue_undo(conn: Connection, project_id: int, user_id: int, batch_id: str,
+               undo_of: str | None = None) -> int:
+    """Turn the project's written statements (ours only; of batch ``undo_of``, else all) into
+    pending removals in batch ``batch_id``; their queued, unsent edits are cancelled.
+
+    The sender removes each one only if it still exists unchanged since we wrote it. Both kinds
+    remember the newest decision now, so the pair is not offered again until a person confirms
+    a face of it anew (``reopenable``).
     """
     now = utcnow()
-    removals = conn.execute(update(edits).where(
-        edits.c.project_id == project_id, edits.c.state == "done",
-        edits.c.action == "add", edits.c.created_statement.is_(True),
-    ).values(action="remove", state="pending", user_id=user_id, batch_id=batch_id,
-             error_code=None, error_message=None, retryable=None, attempts=0,
-             next_try_at=None, updated_at=now)).rowcount
-    conn.execute(update(edits).where(
-        edits.c.project_id == project_id, edits.c.state.in_(("pending", "failed")),
-        edits.c.action != "remove",
-    ).values(state="cancelled", error_code="undone", retryable=False, updated_at=now,
-             error_message="Cancelled by 'Undo all edits' before it was sent."))
+    newest = _latest_decision(conn)
+    where = _in_batch(project_id, undo_of)
+    removals = conn.execute(update(edits).where(where, UNDO_REMOVES).values(
+        action="remove", state="pending", user_id=user_id, batch_id=batch_id,
+        error_code=None, error_message=None, retryable=None, attempts=0,
+        next_try_at=None, undo_decision_id=newest, updated_at=now)).rowcount
+    conn.execute(update(edits).where(where, UNDO_CANCELS).values(
+        state="cancelled", error_code="undone", retryable=False, updated_at=now,
+        undo_decision_id=newest, error_message="Cancelled by Undo before it was sent."))
     return removals
 
 
 def queue_removals_for_rejected(conn: Connection, limit: int = 100) -> int:
     """A face rejected after its statement was written: remove that statement (ours only).
 
-    Only when no other confirmed face of the same person remains on the file (in any project
-    on that Q-id); the removal is sent with the token of the person who wrote the statement.
+    Only when no other confirmed face of the same person remains on the file in a project
+    whose decisions the sender may write (``trusted_projects``: an outsider's answer in her
+    own project neither keeps nor changes what was written in the sender's name); the removal
+    is sent with the token of the person who wrote the statement.
     """
     now = utcnow()
+    person = projects.alias("person")
     other_yes = (
         select(faces.c.id)
         .join(images, images.c.id == faces.c.image_id)
-        .join(projects, projects.c.id == faces.c.project_id)
-        .where(images.c.page_id == edits.c.page_id, projects.c.qid == edits.c.qid,
-               faces.c.label == "yes", faces.c.state == "active")
+        .join(person, person.c.id == faces.c.project_id)
+        .where(images.c.page_id == edits.c.page_id, person.c.qid == edits.c.qid,
+               faces.c.label == "yes", faces.c.state == "active",
+               exists().where(human_yes(faces.c.id)),
+               trusted_projects(edits.c.user_id, edits.c.project_id))
     )
+    rejected_face = faces.alias("rejected_face")
     rejected = (
         select(edits.c.id)
-        .join(faces, faces.c.id == edits.c.face_id)
+        .join(rejected_face, rejected_face.c.id == edits.c.face_id)
         .where(edits.c.state == "done", edits.c.action == "add",
-               edits.c.created_statement.is_(True), faces.c.label.in_(("no", "not_face")),
+               edits.c.created_statement.is_(True),
+               rejected_face.c.label.in_(("no", "not_face")),
                not_(exists(other_yes)))
         .limit(limit)
     )
@@ -467,36 +612,6 @@ def queue_removals_for_rejected(conn: Connection, limit: int = 100) -> int:
 
 
 # --- reports ----------------------------------------------------------------------------------
-
-def progress(conn: Connection, project_id: int) -> dict[str, int]:
-    """Count of the project's edits per state (every state present, zeros included)."""
-    counts = dict.fromkeys(STATES, 0)
-    rows = conn.execute(select(edits.c.state, func.count()).where(
-        edits.c.project_id == project_id).group_by(edits.c.state))
-    for state, n in rows:
-        counts[state] = n
-    counts["removed"] = conn.execute(select(func.count()).where(
-        edits.c.project_id == project_id, edits.c.action == "remove",
-        edits.c.state == "done")).scalar_one()
-    return counts
-
-
-def listing(conn: Connection, project_id: int, states: Sequence[str], limit: int = 100,
-            offset: int = 0) -> list[Edit]:
-    """The project's edits in the given states, newest change first."""
-    order = case((edits.c.updated_at.is_(None), 1), else_=0)
-    rows = conn.execute(select(edits).where(edits.c.project_id == project_id,
-                                            edits.c.state.in_(list(states)))
-                        .order_by(order, edits.c.updated_at.desc(), edits.c.id.desc())
-                        .limit(limit).offset(offset))
-    return [_edit(r) for r in rows]
-
-
-def user_has_open(conn: Connection, user_id: int) -> bool:
-    return conn.execute(select(edits.c.id).where(
-        edits.c.user_id == user_id, edits.c.state.in_(("pending", "sending"))).limit(1)
-    ).first() is not None
-
 
 def project_settings(conn: Connection, project_id: int) -> Any:
     """The project fields the sender needs (qid, label, add_region_to_existing)."""

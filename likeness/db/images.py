@@ -108,8 +108,7 @@ def claim_pending(conn: Connection, owner: str, lease_seconds: int, limit: int,
                  or_(images.c.next_try_at.is_(None), images.c.next_try_at <= now))
     if inactive:
         ready = and_(ready, not_(images.c.project_id.in_(inactive)))
-    free = or_(images.c.lease_until.is_(None), images.c.lease_until < now)
-    project_id = _next_project(conn, and_(ready, free), after_project)
+    project_id = _next_project(conn, and_(ready, claims.free(conn, images, now)), after_project)
     if project_id is None:
         return []
     ids = claims.claim(conn, images, and_(ready, images.c.project_id == project_id),

@@ -26,7 +26,6 @@ class JobKind(StrEnum):
     SEED = "seed"              # P18 photos and files already depicting the item
     TRAIN = "train"            # retrain a project's model and re-score its faces
     ENCODE_BOX = "encode_box"  # encode a box a person drew
-    UNDO_EDITS = "undo_edits"  # queue removal of a project's statements
 
 
 def dedupe_key(kind: JobKind, subject_id: int) -> str:
@@ -61,13 +60,6 @@ def enqueue_encode_box(conn: Connection, project_id: int, face_id: int,
                        user_id: int | None) -> int | None:
     return enqueue(conn, JobKind.ENCODE_BOX, project_id=project_id, face_id=face_id,
                    user_id=user_id, dedupe_key=dedupe_key(JobKind.ENCODE_BOX, face_id))
-
-
-def enqueue_undo_edits(conn: Connection, project_id: int, user_id: int,
-                       batch_id: str) -> int | None:
-    return enqueue(conn, JobKind.UNDO_EDITS, project_id=project_id, user_id=user_id,
-                   payload={"batch_id": batch_id},
-                   dedupe_key=dedupe_key(JobKind.UNDO_EDITS, project_id))
 
 
 def ready(conn: Connection, kinds: tuple[JobKind, ...]) -> bool:

@@ -1,7 +1,7 @@
 """Project page numbers: progress bars, the score histogram, and whether any worker is alive.
 
 Every count is one grouped query on an index that covers it (images by status, faces by label
-and score, edits by state), so the page can poll it every few seconds on a big project.
+and score, edits by Q-id and state), so the page can poll it every few seconds on a big project.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, case, func, select
 
-from likeness.db import workers
-from likeness.db.schema import edits, faces, images, model_runs, projects, utcnow
+from likeness.db import edit_reports, workers
+from likeness.db.schema import faces, images, model_runs, projects, utcnow
 
 DEFAULT_THRESHOLD = 0.5
 HISTOGRAM_BINS = 20
@@ -61,9 +61,11 @@ def progress(conn: Connection, project_id: int) -> Progress:
         .where(faces.c.project_id == project_id)
         .group_by(faces.c.label)).all()
     by_label = {row[0]: (int(row[1]), int(row[2] or 0)) for row in face_rows}
-    by_edit = dict(conn.execute(
-        select(edits.c.state, func.count()).where(edits.c.project_id == project_id)
-        .group_by(edits.c.state)).all())
+    # Every edit the project's faces back, also those another project on the person queued.
+    qid = conn.execute(select(projects.c.qid).where(projects.c.id == project_id)).scalar()
+    by_edit = edit_reports.counts(conn, project_id, qid) if qid else {}
+    removed = by_edit.pop("removed", 0)
+    by_edit.pop("elsewhere", None)
     processed = sum(by_status.get(s, 0) for s in ("done", "failed", "skipped"))
     return Progress(
         images_total=sum(by_status.values()),
@@ -74,7 +76,7 @@ def progress(conn: Connection, project_id: int) -> Progress:
         faces_positive=by_label.get("yes", (0, 0))[0],
         faces_proposed=by_label.get(None, (0, 0))[1],
         edits_total=sum(by_edit.values()),
-        edits_written=by_edit.get("done", 0) + by_edit.get("skipped", 0),
+        edits_written=by_edit.get("done", 0) - removed + by_edit.get("skipped", 0),
         edits_failed=by_edit.get("failed", 0),
         threshold=cut,
     )

@@ -82,6 +82,11 @@ users = Table(
     Column("token_expires_at", DateTime, comment="Access token expiry (UTC)"),
     _created(),
     Column("last_seen_at", DateTime, comment="Last request by this user (retention policy)"),
+    Column("edit_rights", String(16),
+           comment="Commons at the last check: ok | blocked | no_grant; NULL = not checked"),
+    Column("edit_rights_note", String(500),
+           comment="Why the account cannot edit: block reason and expiry, or the missing right"),
+    Column("rights_checked_at", DateTime, comment="When Commons was last asked (UTC)"),
     comment="People who logged in with their Wikimedia account",
 )
 
@@ -413,6 +418,8 @@ edits = Table(
     *_lease(),
     _created(),
     Column("updated_at", DateTime, comment="Last state change"),
+    Column("undo_decision_id", Integer,
+           comment="Newest decision when Undo took it back; only a later human yes re-offers it"),
     UniqueConstraint("page_id", "qid"),
     comment="Depicts statements to write to Commons, exactly once per (file, Q-id)",
 )
@@ -420,12 +427,14 @@ edits = Table(
 Index("ix_edits_state_next_try", edits.c.state, edits.c.next_try_at)
 # Project page: edit progress by state.
 Index("ix_edits_project_state", edits.c.project_id, edits.c.state)
+# Edits page: a person's edits backed by a project's faces (queued by any project), by state.
+Index("ix_edits_qid_state", edits.c.qid, edits.c.state)
 
 jobs = Table(
     "jobs", metadata,
     Column("id", Integer, primary_key=True, comment="Job id"),
     Column("kind", String(32), nullable=False,
-           comment="crawl | encode_box | train | send_edits | undo_edits | seed | ..."),
+           comment="A likeness.db.jobs.JobKind: crawl | seed | train | encode_box"),
     Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"),
            comment="Project the job belongs to"),
     Column("face_id", Integer, ForeignKey("faces.id", ondelete="CASCADE"),
@@ -459,11 +468,13 @@ workers = Table(
     Column("version", String(32), nullable=False, default="", comment="Tool version"),
     Column("started_at", DateTime, nullable=False, default=utcnow, comment="Process start"),
     Column("heartbeat_at", DateTime, nullable=False, default=utcnow,
-           comment="Last sign of life; stale workers' claims are reclaimed via lease expiry"),
+           comment="Last sign of life; a stale worker's claims are free (likeness.db.claims)"),
     Column("state", String(16), nullable=False, default="starting",
            comment="starting | idle | busy | stopping | stopped"),
     Column("current", String(255), comment="What it is doing now, for the status page"),
     Column("images_done", Integer, nullable=False, default=0, comment="Images processed"),
+    Column("stale_seconds", Integer, nullable=False, default=30, server_default="30",
+           comment="Silence after which this worker counts as dead and its claims are free"),
     comment="One heartbeat row per worker process",
 )
 # Status page and "is any worker alive" banner: freshest heartbeat.

@@ -101,3 +101,25 @@ def clear_tokens(conn: Connection, user_id: int) -> None:
 def touch_last_seen(conn: Connection, user_id: int) -> None:
     """Record activity (the retention policy reads last_seen_at)."""
     conn.execute(update(users).where(users.c.id == user_id).values(last_seen_at=utcnow()))
+
+
+@dataclass(frozen=True)
+class StoredRights:
+    state: str | None            # ok | blocked | no_grant; None = never checked
+    note: str | None
+    checked_at: dt.datetime | None
+
+
+def store_rights(conn: Connection, user_id: int, state: str, note: str) -> None:
+    """What Commons said about the user's editing rights (likeness.edits.rights)."""
+    conn.execute(update(users).where(users.c.id == user_id).values(
+        edit_rights=state[:16], edit_rights_note=note[:500] or None,
+        rights_checked_at=utcnow()))
+
+
+def load_rights(conn: Connection, user_id: int) -> StoredRights:
+    row = conn.execute(select(users.c.edit_rights, users.c.edit_rights_note,
+                              users.c.rights_checked_at).where(users.c.id == user_id)).first()
+    if row is None:
+        return StoredRights(None, None, None)
+    return StoredRights(row.edit_rights, row.edit_rights_note, row.rights_checked_at)

@@ -1,5 +1,8 @@
 """Which depicts statements a project wants written, and the preview shown before sending.
 
+An edit Undo took back is not wanted again until a person confirms a face of it anew
+(``likeness.db.edits.reopenable``).
+
 Only faces a person confirmed (label 'yes' with a human yes/approve decision) are written; model
 proposals nobody reviewed never are.
 
@@ -27,8 +30,6 @@ from likeness.db import edits as edit_rows
 from likeness.db.edits import ConfirmedFace, Wanted
 from likeness.faces.types import Box, BoxError
 
-SAMPLE_SIZE = 24
-
 
 def choose_face(faces: Iterable[ConfirmedFace]) -> ConfirmedFace | None:
     """The face whose region is written for one file: the largest box, then the lowest id."""
@@ -44,82 +45,90 @@ def _area(face: ConfirmedFace) -> float:
     return face.box[2] * face.box[3]
 
 
+def by_file(faces: Iterable[ConfirmedFace]) -> dict[int, list[ConfirmedFace]]:
+    """Confirmed faces grouped by page id, in page id order."""
+    grouped: dict[int, list[ConfirmedFace]] = {}
+    for face in faces:
+        grouped.setdefault(face.page_id, []).append(face)
+    return dict(sorted(grouped.items()))
+
+
+def wanted_for(faces: list[ConfirmedFace], qid: str) -> Wanted | None:
+    """The statement one file's confirmed faces ask for, or None for a degenerate box."""
+    face = choose_face(faces)
+    if face is None:
+        return None
+    try:
+        region = Box(*face.box).to_iiif()
+    except BoxError:
+        return None  # a degenerate stored box: nothing sensible to write
+    newest = max(f.confirmed_by for f in faces)
+    return Wanted(face.page_id, face.title, qid, face.face_id, region, newest)
+
+
 def wanted_edits(conn: Connection, project_id: int, qid: str) -> list[Wanted]:
     """One Wanted per file with a confirmed face of the project's person, by page id."""
-    by_page: dict[int, list[ConfirmedFace]] = {}
-    for face in edit_rows.confirmed_faces(conn, project_id):
-        by_page.setdefault(face.page_id, []).append(face)
-    wanted = []
-    for page_id in sorted(by_page):
-        face = choose_face(by_page[page_id])
-        if face is None:
-            continue
-        try:
-            region = Box(*face.box).to_iiif()
-        except BoxError:
-            continue  # a degenerate stored box: nothing sensible to write
-        wanted.append(Wanted(page_id, face.title, qid, face.face_id, region))
-    return wanted
+    files = by_file(edit_rows.confirmed_faces(conn, project_id))
+    return [w for w in (wanted_for(faces, qid) for faces in files.values()) if w is not None]
 
 
 @dataclass(frozen=True)
-class SampleItem:
+class PreviewItem:
+    """One statement 'Send' would write, with what the page needs to draw it."""
+
     page_id: int
     title: str
-    thumb_url: str | None
-    box: tuple[float, float, float, float]
     region: str
-    thumb_width: int | None = None
-    thumb_height: int | None = None
-
-    @property
-    def viewbox(self) -> tuple[int, int]:
-        """SVG canvas for the thumbnail with its box (the thumbnail's size, else 100 x 100)."""
-        if self.thumb_width and self.thumb_height:
-            return self.thumb_width, self.thumb_height
-        return 100, 100
-
-    def rect(self) -> tuple[float, float, float, float]:
-        """The box in viewbox units: x, y, width, height."""
-        w, h = self.viewbox
-        return (self.box[0] * w, self.box[1] * h, self.box[2] * w, self.box[3] * h)
+    box: tuple[float, float, float, float]
+    thumb_url: str | None
+    thumb_width: int | None
+    thumb_height: int | None
 
 
 @dataclass(frozen=True)
 class Preview:
-    """What 'Send edits' would do now, shown before anything is queued."""
+    """What 'Send' would do now, shown before anything is queued."""
 
     qid: str
     label: str
-    new: list[Wanted]              # pairs nobody queued yet (or cancelled / removed again)
-    already: int                   # pairs already queued, sent or skipped (by any project)
-    precision: float | None        # latest model run's precision estimate
-    model_run_id: int | None
-    sample: list[SampleItem]
+    new: list[PreviewItem]          # files that get the statement (by page id)
+    already: int                    # files whose pair some project already queued or wrote
+    undone: int                     # files whose edit was undone: offered after a new yes
 
     @property
     def count(self) -> int:
         return len(self.new)
 
+    def after(self, page_id: int | None, limit: int) -> tuple[list[PreviewItem], int | None]:
+        """A page of ``new`` after ``page_id`` and the next cursor (None at the end)."""
+        rest = [item for item in self.new if page_id is None or item.page_id > page_id]
+        return rest[:limit], (rest[limit - 1].page_id if len(rest) > limit else None)
 
-def preview(conn: Connection, project_id: int, sample_size: int = SAMPLE_SIZE) -> Preview:
+
+def preview(conn: Connection, project_id: int) -> Preview:
+    """What 'Send' would write now, statement by statement (the page's thumbnails; its polled
+    counts come from ``likeness.db.edits.send_counts``). The chosen face and its region are
+    worked out only for files that get a statement."""
     project = edit_rows.project_settings(conn, project_id)
     if project is None:
         raise LookupError(f"no project {project_id}")
-    wanted = wanted_edits(conn, project_id, project.qid)
-    existing = edit_rows.existing_pairs(conn, [w.page_id for w in wanted], project.qid)
-    new = [w for w in wanted if w.page_id not in existing or _reopenable(existing[w.page_id])]
-    precision, run_id = edit_rows.latest_precision(conn, project_id)
-    faces = {f.face_id: f for f in edit_rows.confirmed_faces(conn, project_id)}
-    sample = [SampleItem(w.page_id, w.title, faces[w.face_id].thumb_url, faces[w.face_id].box,
-                         w.region, faces[w.face_id].thumb_width, faces[w.face_id].thumb_height)
-              for w in new[:sample_size] if w.face_id in faces]
-    return Preview(project.qid, project.label, new, len(wanted) - len(new), precision, run_id,
-                   sample)
-
-
-def _reopenable(edit: edit_rows.Edit) -> bool:
-    return edit.state == "cancelled" or (edit.action == "remove" and edit.state == "done")
+    existing = edit_rows.pair_states(conn, project_id, project.qid)
+    new, already, undone = [], 0, 0
+    for page_id, faces in by_file(edit_rows.confirmed_faces(conn, project_id)).items():
+        edit = existing.get(page_id)
+        if edit is not None and not edit_rows.reopenable(
+                edit, max(f.confirmed_by for f in faces)):
+            if edit.undo_decision_id is not None:
+                undone += 1
+            else:
+                already += 1
+            continue
+        want = wanted_for(faces, project.qid)
+        if want is not None:
+            face = next(f for f in faces if f.face_id == want.face_id)
+            new.append(PreviewItem(page_id, want.title, want.region, face.box,
+                                   face.thumb_url, face.thumb_width, face.thumb_height))
+    return Preview(project.qid, project.label, new, already, undone)
 
 
 def new_batch_id() -> str:

@@ -16,7 +16,8 @@ Order of work for one edit (see likeness/db/edits.py for the states):
 Failures are mapped by ``likeness.wiki.errors.classify``: maxlag/throttling postpone the edit
 (next_try_at from Retry-After; the worker never sleeps for it), badtoken fetches a new CSRF
 token (bounded), a rejected OAuth token is refreshed once, an edit conflict re-reads once, an
-unknown POST outcome is re-read later, anything else fails this edit only.
+unknown POST outcome is re-read later, anything else fails this edit only. When to try again
+is decided by the one ``likeness.retry.RetryPolicy``.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ from sqlalchemy import Engine
 from likeness.config import Config
 from likeness.db import edits as edit_rows
 from likeness.db import faces_store
-from likeness.db.edits import Edit
+from likeness.db.edits import ConfirmedFace, Edit
+from likeness.db.schema import utcnow
 from likeness.edits.plan import choose_face
 from likeness.edits.rank import rank_for
 from likeness.faces.types import Box
+from likeness.retry import Failure, RetryPolicy
 from likeness.tokens import LoginRequired, OAuthUnavailable, fresh_access_token
 from likeness.wiki import writes
 from likeness.wiki.api import ActionApi
@@ -84,6 +87,12 @@ class Sender:
             self.api_for = lambda token: commons_api(self.cfg, token)
         if not self.lease_seconds:
             self.lease_seconds = self.cfg.worker.lease_seconds
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """The worker's retry policy, with the sender's own attempt limit (an edit is re-read
+        before every attempt, so trying longer is safe)."""
+        return RetryPolicy(edit_rows.MAX_SEND_ATTEMPTS, self.cfg.worker.retry_base_seconds)
 
     # --- entry points -------------------------------------------------------------------------
 
@@ -303,7 +312,7 @@ class _Attempt:
             # The POST may have been applied: decide again after a fresh read, later.
             return self._postpone(UNKNOWN_OUTCOME_WAIT, "unknown_outcome", str(exc)[:300])
         if isinstance(outcome, RetryLater):
-            return self._postpone(outcome.seconds, str(code), outcome.reason)
+            return self._postpone(outcome.seconds, str(code), outcome.reason, throttle=True)
         if isinstance(outcome, NewCsrfToken):
             self.badtokens += 1
             self.csrf = None
@@ -338,13 +347,18 @@ class _Attempt:
         return self.s._fail(self.edit, outcome.code, outcome.info or str(exc),
                             False, self.wrote, whole_queue=blocked)
 
-    def _postpone(self, seconds: float, code: str, message: str) -> str:
+    def _postpone(self, seconds: float, code: str, message: str,
+                  throttle: bool = False) -> str:
+        """Try again later, as the one retry policy says: a throttle after the wait the server
+        asked for, however often; anything else with backoff, until the attempt limit."""
         edit, s = self.edit, self.s
-        if edit.attempts >= edit_rows.MAX_SEND_ATTEMPTS:
+        failure = Failure(code, message, True, retry_after=seconds, throttle=throttle)
+        retry_at = s.policy.next_try(edit.attempts, failure, utcnow())
+        if retry_at is None:
             return s._fail(edit, code, f"Gave up after {edit.attempts} attempts: {message}", True,
                            self.wrote)
         with s.engine.begin() as conn:
-            edit_rows.postpone(conn, edit.id, s.owner, seconds=seconds, code=code,
+            edit_rows.postpone(conn, edit.id, s.owner, until=retry_at, code=code,
                                message=message)
         return "postponed"
 
@@ -394,18 +408,29 @@ class _Attempt:
 
     def _face_still_confirmed(self) -> bool:
         """Re-check at send time: a face rejected since queueing is never written; another
-        confirmed face of the same person on the file takes its place."""
+        confirmed face of the same person on the file takes its place, but only one the sender
+        may write (``trusted_face``)."""
         edit = self.edit
         with self.s.engine.begin() as conn:
             if edit_rows.face_label(conn, edit.face_id) == "yes":
                 return True
-            best = choose_face(edit_rows.confirmed_faces_for_pair(conn, edit.page_id, edit.qid))
+            best = trusted_face(conn, edit)
             if best is None:
                 return False
             region = Box(*best.box).to_iiif()
             edit_rows.switch_face(conn, edit.id, self.s.owner, best.face_id, region)
         self.edit = replace(edit, face_id=best.face_id, region=region)
         return True
+
+
+def trusted_face(conn: Any, edit: Edit) -> ConfirmedFace | None:
+    """The face to write instead of a rejected one: the largest confirmed face of the person on
+    the file from a project whose decisions the sender may write (their own projects, or ones
+    sharing knowledge with this one); never an outsider's answer in a project of hers."""
+    if edit.user_id is None:
+        return None
+    return choose_face(edit_rows.confirmed_faces_for_pair(conn, edit.page_id, edit.qid,
+                                                          edit.user_id, edit.project_id))
 
 
 # --- statements as written, for "unchanged since" --------------------------------------------

@@ -9,6 +9,22 @@ from standin.actionapi.context import ApiContext
 
 RIGHTS = ["read", "edit", "createpage", "upload", "reupload", "move", "writeapi",
           "editmyoptions", "autoconfirmed", "skipcaptcha"]
+# Rights an OAuth grant allows (Extension:OAuth limits a token's rights to its grants, so
+# uiprop=rights lists only those); 'basic' allows the rights that need no other grant.
+GRANT_RIGHTS = {
+    "basic": {"read", "writeapi", "autoconfirmed", "skipcaptcha"},
+    "editpage": {"edit", "editmyoptions"},
+    "createeditmovepage": {"edit", "createpage", "move"},
+    "uploadfile": {"upload", "reupload"},
+}
+
+
+def rights_for(grants: list[str] | None) -> list[str]:
+    """The user's rights as a token with ``grants`` sees them (None: a session, all rights)."""
+    if grants is None:
+        return list(RIGHTS)
+    allowed = set().union(*(GRANT_RIGHTS.get(g, set()) for g in grants))
+    return [r for r in RIGHTS if r in allowed]
 
 
 def tokens(ctx: ApiContext) -> dict[str, Any]:
@@ -43,7 +59,7 @@ def userinfo(ctx: ApiContext) -> dict[str, Any]:
     if "groups" in props:
         info["groups"] = list(user.groups)
     if "rights" in props:
-        info["rights"] = list(RIGHTS)
+        info["rights"] = rights_for(ctx.grant.grants if ctx.grant else None)
     if "editcount" in props:
         info["editcount"] = user.editcount
     if "registrationdate" in props:

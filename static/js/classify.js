@@ -36,6 +36,7 @@
     outbox: document.getElementById("outbox-count"),
     drawControls: document.getElementById("draw-controls"),
     drawSave: document.getElementById("draw-save"),
+    drawSaveOther: document.getElementById("draw-save-other"),
     drawCancel: document.getElementById("draw-cancel"),
     reference: document.getElementById("reference-image"),
   };
@@ -57,6 +58,13 @@
   function say(text) { el.status.textContent = text; }
 
   function format(template, value) { return template.replace("%s", value); }
+
+  // The file's description page on Commons (not the raw image).
+  function filePage(title) {
+    const path = encodeURIComponent(title.replace(/ /g, "_")).replace(/%3A/g, ":")
+      .replace(/%2F/g, "/");
+    return root.dataset.wiki + path;
+  }
 
   function post(url, body, keepalive) {
     return Likeness.api("POST", url, body, { keepalive: keepalive });
@@ -156,7 +164,7 @@
     const face = current;
     el.img.alt = format(msgs.face_of, face.title);
     el.link.textContent = face.title;
-    el.link.href = face.thumb_url || "#";
+    el.link.href = filePage(face.title);
     const notes = [];
     if (face.source === "seed") notes.push(msgs.source_seed);
     if (face.source === "manual") notes.push(msgs.source_manual);
@@ -296,9 +304,7 @@
         preload(current);
         render();
       }
-    } else if (item.kind === "box") {
-      say(msgs.box_saved);
-    } else if (!outbox.length) {
+    } else if (item.kind !== "box" && !outbox.length) {
       say(msgs.saved);
     }
   }
@@ -308,11 +314,12 @@
   function startDrawing(replaces) {
     if (!current || drawing) return;
     const tool = LikenessBoxDraw.start(el.img, el.layer, function (box) {
-      el.drawSave.disabled = !(box && box.width > 0.01 && box.height > 0.01);
+      el.drawSave.disabled = el.drawSaveOther.disabled =
+        !(box && box.width > 0.01 && box.height > 0.01);
     });
     drawing = { tool: tool, replaces: replaces, imageId: current.image_id };
     el.drawControls.hidden = false;
-    el.drawSave.disabled = true;
+    el.drawSave.disabled = el.drawSaveOther.disabled = true;
     root.dataset.drawing = "1";
     el.frame.classList.add("is-drawing");
   }
@@ -326,17 +333,25 @@
     el.frame.classList.remove("is-drawing");
   }
 
-  function saveDrawing() {
+  // answer: "yes" (the drawer says it is the person) or "no" (someone else's face).
+  function saveDrawing(answer) {
     if (!drawing) return;
     const box = drawing.tool.box();
     if (!box || box.width <= 0.01 || box.height <= 0.01) { say(msgs.box_too_small); return; }
-    const body = { image_id: drawing.imageId, box: box };
+    const body = { image_id: drawing.imageId, box: box, answer: answer };
     if (drawing.replaces) body.replaces = drawing.replaces;
     const replaced = drawing.replaces;
     stopDrawing();
     enqueue({ kind: "box", url: urls.box, token: token(), body: body });
     history.push({ drawnBox: true });
-    if (replaced && current && current.id === replaced) advance();
+    if (replaced && current && current.id === replaced) { advance(); return; }
+    // Keep the saved box on the image, so the drawer sees what was recorded.
+    const shown = document.createElement("div");
+    shown.className = "drawn-box saved-box";
+    shown.dataset.answer = answer;
+    LikenessBoxDraw.place(shown, box);
+    el.others.append(shown);
+    say(answer === "yes" ? msgs.box_saved : msgs.box_saved_other);
   }
 
   // --- input -----------------------------------------------------------------------------
@@ -354,7 +369,7 @@
     const key = ev.key.toLowerCase();
     if (drawing) {
       if (key === "escape") { ev.preventDefault(); stopDrawing(); }
-      else if (key === "enter") { ev.preventDefault(); saveDrawing(); }
+      else if (key === "enter") { ev.preventDefault(); saveDrawing("yes"); }
       else if (/^arrow/.test(key)) {
         ev.preventDefault();
         drawing.tool.nudge(ev.key, ev.shiftKey, ev.altKey);
@@ -378,7 +393,8 @@
       else if (action === "redraw" && current) startDrawing(current.id);
     });
   });
-  el.drawSave.addEventListener("click", saveDrawing);
+  el.drawSave.addEventListener("click", function () { saveDrawing("yes"); });
+  el.drawSaveOther.addEventListener("click", function () { saveDrawing("no"); });
   el.drawCancel.addEventListener("click", stopDrawing);
 
   if (el.reference) {
@@ -399,7 +415,11 @@
   window.addEventListener("online", flush);
 
   saveOutbox();
-  say(msgs.loading);
   flush();
-  prefetch(true);
+  if (root.dataset.paused) {
+    root.dataset.state = "paused";     // the page says why; no faces are asked for
+  } else {
+    say(msgs.loading);
+    prefetch(true);
+  }
 })();

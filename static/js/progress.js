@@ -19,15 +19,19 @@
       count.textContent = bar.value + " / " + bar.max;
     });
     document.getElementById("worker-banner").hidden = data.worker.alive;
-    updateModel(data.model);
+    updateModel(data.model, data.progress.faces_proposed);
     drawHistogram(data.histogram, data.progress.threshold);
     root.dataset.updated = String(Date.now());
   }
 
-  function updateModel(model) {
+  function updateModel(model, proposed) {
     document.getElementById("model-summary").hidden = !model;
     document.getElementById("model-none").hidden = Boolean(model);
     if (!model) return;
+    // A precision estimate means something only when the model proposes faces.
+    const estimated = model.precision !== null && proposed > 0;
+    document.getElementById("model-estimates").hidden = !estimated;
+    document.getElementById("model-no-proposals").hidden = estimated;
     const percent = function (x) { return ((x || 0) * 100).toFixed(1); };
     document.getElementById("model-positives").textContent = model.positives;
     document.getElementById("model-negatives").textContent = model.negatives;

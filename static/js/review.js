@@ -48,8 +48,6 @@
     button.className = "review-face";
     button.dataset.face = String(face.id);
     button.setAttribute("aria-pressed", "false");
-    button.setAttribute("aria-label", msgs.reject_face.replace("%n", String(index + 1))
-      .replace("%f", face.title));
     const canvas = document.createElement("canvas");
     canvas.width = CROP;
     canvas.height = CROP;
@@ -62,10 +60,16 @@
     let text = face.score === null ? "" : msgs.score + " " + face.score.toFixed(2);
     if (face.edit_state) text += " · " + msgs.edit + ": " + face.edit_state;
     caption.textContent = text;
+    // The name is the visible text plus what pressing does (no aria-label that would hide
+    // the visible score from speech input: axe's label-content-name-mismatch).
+    const action = document.createElement("span");
+    action.className = "visually-hidden";
+    action.textContent = " " + msgs.reject_face.replace("%n", String(index + 1))
+      .replace("%f", face.title);
     const mark = document.createElement("span");
     mark.className = "reject-mark";
     mark.textContent = msgs.rejected;
-    button.append(canvas, caption, mark);
+    button.append(canvas, caption, action, mark);
     button.addEventListener("click", function () {
       const pressed = button.getAttribute("aria-pressed") === "true";
       button.setAttribute("aria-pressed", pressed ? "false" : "true");

@@ -25,6 +25,7 @@ from likeness.config import Config
 from likeness.db import users as users_db
 from likeness.db.users import Tokens
 from likeness.tokens import LoginRequired, cipher_for, fetch_profile, owner_only_mode
+from webapp import rights
 from webapp.access import current_user, login_required, public
 from webapp.auth import wikimedia
 from webapp.auth.session import log_in, log_out, remember_next
@@ -80,6 +81,7 @@ def login_owner() -> object:
         users_db.store_tokens(conn, user.id, cipher_for(cfg),
                               Tokens(cfg.oauth.owner_only_token, None, None))
     log_in(user)
+    rights.announce(user.id)
     log.info("auth.login", extra={"user": user.id, "mode": "owner_only"})
     return redirect(next_url)
 

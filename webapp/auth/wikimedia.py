@@ -26,6 +26,7 @@ from likeness.db import users as users_db
 from likeness.db.users import Tokens
 from likeness.tokens import LoginRequired, cipher_for, fetch_profile
 from likeness.useragent import user_agent
+from webapp import rights
 from webapp.access import current_user
 from webapp.auth.session import log_in, pop_next
 from webapp.context import config, engine
@@ -155,6 +156,7 @@ def _logged_in(blueprint: WikimediaBlueprint, token: dict[str, Any]) -> Any:
         users_db.store_tokens(conn, user.id, cipher_for(cfg), tokens_from_oauthlib(token))
     next_url = pop_next()
     log_in(user)
+    rights.announce(user.id)
     log.info("auth.login", extra={"user": user.id, "mode": "oauth2"})
     return redirect(next_url)
 

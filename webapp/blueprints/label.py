@@ -9,7 +9,8 @@ from flask import Blueprint, g, render_template, url_for
 from likeness.db import boxes, decisions, queue
 from likeness.db.images import reference_thumb_url
 from likeness.wiki.titles import file_title, page_url, upload_urls
-from webapp.access import current_user, member_required, require_writable
+from webapp import rights
+from webapp.access import current_user, member_required, require_labelling
 from webapp.api import api_error, client_token, id_list, int_value, json_body
 from webapp.context import config, engine
 from webapp.security import rate_limit
@@ -24,13 +25,14 @@ HELD_LIMIT = 2 * queue.MAX_BATCH  # faces one page may hold (shown, prefetched, 
 @bp.get("/projects/<int:project_id>/label")
 @member_required()
 def classify(project_id: int) -> str:
+    rights.refresh()   # a blocked account, or one that may not edit, is told before labelling
     urls = {name: url_for(f"label.api_{name}", project_id=project_id)
             for name in ("next", "release", "answer", "undo", "box")}
     urls["image_faces"] = url_for("label.api_image_faces", project_id=project_id, image_id=0)
     urls["face"] = url_for("label.api_face", project_id=project_id, face_id=0)
     return render_template("label/classify.html", project=g.project, role=g.role,
                            reference=reference_photo(project_id, g.project.reference_file),
-                           urls=urls)
+                           urls=urls, commons_wiki=config().wiki.commons_wiki)
 
 
 # --- JSON API ----------------------------------------------------------------------------------
@@ -40,6 +42,7 @@ def classify(project_id: int) -> str:
 @rate_limit("label")
 def api_next(project_id: int) -> dict:
     """Reserve up to ``k`` more faces for me, renewing the ones I already ``held``."""
+    require_labelling()
     body = json_body()
     k = int_value(body.get("k", 5), "k", 0, queue.MAX_BATCH)
     held = id_list(body.get("held", []), "held", HELD_LIMIT)
@@ -62,7 +65,7 @@ def api_release(project_id: int) -> dict:
 @member_required()
 @rate_limit("label")
 def api_answer(project_id: int) -> dict:
-    require_writable()
+    require_labelling()
     body = json_body()
     answer = body.get("answer")
     if answer not in CLASSIFY_ANSWERS:
@@ -84,7 +87,7 @@ def api_answer(project_id: int) -> dict:
 @rate_limit("label")
 def api_undo(project_id: int) -> dict:
     """Take back my latest answer in this project; the face comes back, reserved for me."""
-    require_writable()
+    require_labelling()
     body = json_body()
     try:
         with engine().begin() as conn:
@@ -112,7 +115,7 @@ def api_image_faces(project_id: int, image_id: int) -> dict:
 @rate_limit("label")
 def api_box(project_id: int) -> tuple[dict, int]:
     """A missed face (or a corrected box, with ``replaces``), as fractions of the image."""
-    require_writable()
+    require_labelling()
     body = json_body()
     image_id = int_value(body.get("image_id"), "image_id", 1, 2**31)
     replaces = body.get("replaces")
@@ -122,10 +125,11 @@ def api_box(project_id: int) -> tuple[dict, int]:
         with engine().begin() as conn:
             face_id = boxes.add_box(conn, project_id=project_id, image_id=image_id,
                                     user_id=current_user().id, box=box, replaces=replaces,
-                                    client_token=client_token(body))
+                                    client_token=client_token(body),
+                                    answer=body.get("answer", "yes"))
             state = boxes.box_state(conn, project_id, face_id)
     except boxes.BoxError as exc:
-        status = 404 if exc.code in ("no_image", "no_face") else 422
+        status = {"no_image": 404, "no_face": 404, "bad_answer": 400}.get(exc.code, 422)
         api_error(status, exc.code, str(exc))
     except decisions.DecisionError as exc:
         api_error(400, exc.code, str(exc))

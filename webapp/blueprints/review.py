@@ -8,7 +8,8 @@ from flask import Blueprint, g, render_template, request, url_for
 
 from likeness.db import decisions, review
 from likeness.db.progress import threshold
-from webapp.access import current_user, member_required, require_writable
+from webapp import rights
+from webapp.access import current_user, member_required, require_labelling
 from webapp.api import api_error, client_token, id_list, json_body
 from webapp.context import engine
 from webapp.security import rate_limit
@@ -19,6 +20,7 @@ bp = Blueprint("review", __name__)
 @bp.get("/projects/<int:project_id>/review")
 @member_required()
 def grid(project_id: int) -> str:
+    rights.refresh()   # a blocked account, or one that may not edit, is told before reviewing
     urls = {"page": url_for("review.api_page", project_id=project_id),
             "submit": url_for("review.api_submit", project_id=project_id)}
     return render_template("review/grid.html", project=g.project, role=g.role, urls=urls,
@@ -52,7 +54,7 @@ def api_page(project_id: int) -> dict:
 @rate_limit("label")
 def api_submit(project_id: int) -> dict:
     """Approve and reject the faces of one page at once (idempotent per ``token``)."""
-    require_writable()
+    require_labelling()
     body = json_body()
     approve = id_list(body.get("approve", []), "approve", 100)
     reject = id_list(body.get("reject", []), "reject", 100)
