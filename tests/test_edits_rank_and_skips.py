@@ -17,6 +17,7 @@ from likeness.edits.sender import Sender
 from standin.faces_catalog import EVENT, PORTRAIT
 from tests import factories
 from tests.fixtures.edits import TARGET_QID, decoded_data
+from webapp.edit_reasons import reason
 
 
 def _send_all(env) -> list[str]:
@@ -82,6 +83,7 @@ def test_a_protected_file_is_skipped_with_its_reason(edits_env):
     row = _row(env, page.pageid)
     assert (row.state, row.error_code) == ("skipped", "protected")
     assert "protected (autoconfirmed)" in row.error_message
+    assert "protected" in reason(row.error_code, row.error_message)["text"]  # the edits page
     protection_reads = env.standin.requests_log("commons.api", prop="info", since=start)
     assert protection_reads and protection_reads[0]["params"]["inprop"] == "protection"
 
@@ -104,6 +106,7 @@ def test_a_file_depicting_an_item_about_the_person_is_skipped(edits_env, faces_d
     row = _row(env, painting.pageid)
     assert (row.state, row.error_code) == ("skipped", "depicted_more_specifically")
     assert PORTRAIT in row.error_message
+    assert "item about this person" in reason(row.error_code, row.error_message)["text"]
     assert [s["mainsnak"]["datavalue"]["value"]["id"]
             for s in env.depicts(painting.pageid)] == [PORTRAIT]
 
