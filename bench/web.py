@@ -55,7 +55,9 @@ from likeness.db.engine import engine_for_url  # noqa: E402
 from likeness.db.migrate import upgrade  # noqa: E402
 from likeness.db.schema import (  # noqa: E402
     decisions,
+    detections,
     faces,
+    files,
     images,
     jobs,
     model_runs,
@@ -96,7 +98,8 @@ def seeded_projects(engine: Engine, sizes: list[int]) -> dict[int, int] | None:
 
 def seed(engine: Engine, sizes: list[int], labellers: int) -> dict[int, int]:
     with engine.begin() as conn:
-        for t in (decisions, jobs, faces, images, model_runs, project_members, projects, users):
+        for t in (decisions, jobs, faces, detections, files, images, model_runs,
+                  project_members, projects, users):
             conn.execute(t.delete())
         owner = conn.execute(insert(users).values(wiki_user_id=1, username="Bench owner")
                              ).inserted_primary_key[0]
@@ -120,11 +123,18 @@ def seed(engine: Engine, sizes: list[int], labellers: int) -> dict[int, int]:
 
 
 def _seed_faces(engine: Engine, project_id: int, size: int) -> None:
-    """INSERT ... SELECT from MariaDB's sequence engine: the server makes the rows."""
+    """INSERT ... SELECT from MariaDB's sequence engine: the server makes the rows. The
+    labelling endpoints never read encodings, so every face refers to one detection."""
     n_images = -(-size // FACES_PER_IMAGE)
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         # Explicit ids: auto-increment leaves gaps between bulk inserts.
         first_image = (conn.execute(select(func.max(images.c.id))).scalar() or 0) + 1
+        file_id = conn.execute(insert(files).values(
+            page_id=project_id, title="File:Bench.jpg", created_at=func.now())
+        ).inserted_primary_key[0]
+        detection = conn.execute(insert(detections).values(
+            file_id=file_id, box_left=0.1, box_top=0.2, box_width=0.1, box_height=0.15,
+            encoding=ENCODING, created_at=func.now())).inserted_primary_key[0]
     for start in range(0, n_images, CHUNK):
         stop = min(n_images, start + CHUNK)
         seq = table(f"seq_{start + 1}_to_{stop}", column("seq"))
@@ -145,11 +155,12 @@ def _seed_faces(engine: Engine, project_id: int, size: int) -> None:
         with engine.begin() as conn:
             conn.execute(insert(faces).from_select(
                 ["project_id", "image_id", "box_left", "box_top", "box_width", "box_height",
-                 "encoding", "source", "state", "label", "score", "priority", "created_at"],
+                 "detection_id", "source", "state", "label", "score", "priority",
+                 "created_at"],
                 select(literal(project_id),
                        first_image + func.floor(seq.c.seq / FACES_PER_IMAGE),
                        literal(0.1), literal(0.2), literal(0.1), literal(0.15),
-                       literal(ENCODING), literal("detector"), literal("active"),
+                       literal(detection), literal("detector"), literal("active"),
                        func.if_(labelled, literal("yes"), None),
                        func.rand(seq.c.seq + 7), func.rand(seq.c.seq + 13),
                        func.now())))

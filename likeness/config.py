@@ -105,6 +105,12 @@ class EditsConfig:
 
 
 @dataclass(frozen=True)
+class SourcesConfig:
+    search_files: int = 500
+    reupload_checks: int = 2000
+
+
+@dataclass(frozen=True)
 class RetentionConfig:
     inactive_project_days: int = 365
 
@@ -141,6 +147,7 @@ class Config:
     oauth: OAuthConfig = field(default_factory=OAuthConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     edits: EditsConfig = field(default_factory=EditsConfig)
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     quotas: QuotaConfig = field(default_factory=QuotaConfig)
     toolsdb_user: str = ""

@@ -34,21 +34,24 @@ def _run(connection) -> None:
                       compare_type=True)
     sqlite = connection.dialect.name == "sqlite"
     if sqlite:
-        # A table copy drops the old table; with foreign keys on, that would cascade to every
-        # child row. The pragma only works outside a transaction, hence the raw connection.
+        # A table copy drops the old table; with foreign keys on, that DROP deletes (cascades
+        # to) every referencing row, e.g. the decisions of rebuilt faces. The pragma only works
+        # outside a transaction, so it is set on the driver connection before ours begins.
         _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
-    with context.begin_transaction():
-        context.run_migrations()
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+    finally:
         if sqlite:
-            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            if broken:
-                raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
-    if sqlite:
-        _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
 
 
-def _sqlite_pragma(connection, statement: str) -> None:
-    connection.connection.dbapi_connection.execute(statement)
+def _sqlite_pragma(connection, pragma: str) -> None:
+    connection.connection.driver_connection.execute(pragma)
 
 
 if context.is_offline_mode():

@@ -91,6 +91,13 @@ def handle(standin: StandIn, request: Request, path: str) -> Response:
             f = standin.add_file(body["path"], body["title"], body.get("categories", []),
                                  body.get("sdc"))
             return _json({"title": f.title, "pageid": f.pageid}, 201)
+        if path == "files/reupload" and request.method == "POST":
+            page = standin.reupload(body["title"], body["path"])
+            return _json({"title": page.title, "pageid": page.pageid, "sha1": page.sha1})
+        if path == "protect" and request.method == "POST":
+            page = standin.protect(body["title"], body.get("level", "sysop"))
+            return _json({"title": page.title, "pageid": page.pageid,
+                          "level": body.get("level", "sysop")})
         if path == "catalog":
             return _json(standin.summary())
     except (KeyError, ValueError, TypeError) as err:

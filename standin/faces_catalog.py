@@ -8,8 +8,11 @@ Layout (all ids deterministic, see ``catalog.stable_id``):
   groups`` (groups/), ``Category:Likeness test no faces`` (noface/), ``Category:Likeness test
   empty``. Group photos whose people are known from GROUPS.tsv are also in those people's
   categories (files in two categories).
-* One Wikidata item per person (P31=Q5, P18=their first photo, labels/descriptions en/de/fr),
-  Q5, and two non-human items (dog, horse), plus property entities P18, P31, P180, P2677.
+* One Wikidata item per person (P31=Q5, P18=their first photo, P373=their category,
+  labels/descriptions en/de/fr), Q5, two non-human items (dog, horse), an event (the Likeness
+  test summit, P1344 "participant in" of the people GROUPS.tsv puts on its photos, which carry
+  P180 = the event), a painting depicting Bill Gates (``Q99000901``, P180 = him), plus
+  property entities P18, P31, P180, P373, P1344, P2677.
 * P180 only where the truth is known (the person's own photo, GROUPS.tsv, the dog and horse
   photos); the P2677 regions on two portraits are approximate, not measured.
 """
@@ -71,6 +74,14 @@ NON_HUMANS = {
     "Q726": ("horse", "Pferd", "cheval", "domesticated animal"),
 }
 COMMON_NAME_CLASS = "Q55983715"
+# An event some people attended, for the "files depicting a related item" source.
+EVENT = "Q99000900"
+EVENT_LABELS = {"en": "Likeness test summit", "de": "Likeness-Testgipfel",
+                "fr": "sommet de test Likeness"}
+EVENT_PHOTOS = ("commons_bill_gates_meets_modi", "fr_two_people_obama_biden",
+                "fr_obama_and_biden")
+# An item about a person (a portrait depicting them): a file depicting it depicts them.
+PORTRAIT = "Q99000901"
 PORTRAITS = "Category:Portraits of Bill Gates"
 UPLOADS_CAT = "Category:Files uploaded by Likeness Tester"
 # Approximate face regions for LFW-style centred crops (documented as not measured).
@@ -129,6 +140,7 @@ class _Builder:
         self.categories: list[CatalogCategory] = []
         self.items: list[CatalogItem] = []
         self.taken: set[int] = set()
+        self.at_event: set[str] = set()  # people (slugs) on the event's photos
 
     # -- files -----------------------------------------------------------------------------
     def _add_file(self, rel: str, name: str, categories: list[str]) -> CatalogFile:
@@ -219,6 +231,9 @@ class _Builder:
                 for s in known:
                     if s in self.people:
                         _add_statement(f, {"property": "P180", "value": self.people[s].qid})
+            if photo.stem in EVENT_PHOTOS:
+                _add_statement(f, {"property": "P180", "value": EVENT})
+                self.at_event.update(s for s in known if s in self.people)
             if photo.stem == "dlib_2008_001009":
                 _add_statement(f, {"property": "P180", "snaktype": "somevalue"})
             if photo.stem == "deepface_couple":
@@ -281,21 +296,30 @@ class _Builder:
         for qid, (en, de, fr, desc) in NON_HUMANS.items():
             item(qid, {"en": en, "de": de, "fr": fr}, {"en": desc},
                  [{"property": "P31", "value": COMMON_NAME_CLASS}])
+        item(EVENT, EVENT_LABELS, {"en": "meeting in the Likeness test photographs"}, [])
+        if "bill_gates" in self.people:
+            item(PORTRAIT, {"en": "Portrait of Bill Gates (Likeness test painting)"}, {},
+                 [{"property": "P180", "value": self.people["bill_gates"].qid}])
         for person in self.people.values():
             p18 = person.p18.split(":", 1)[1]
             ascii_name = person.slug.replace("_", " ").title()
             aliases = {"en": [ascii_name]} if ascii_name != person.name else {}
+            statements = [{"property": "P31", "value": HUMAN, "references": [{"P143": "Q328"}]},
+                          {"property": "P18", "value": p18},
+                          {"property": "P373", "value": person.category.split(":", 1)[1]}]
+            if person.slug in self.at_event:
+                statements.append({"property": "P1344", "value": EVENT})
             item(person.qid,
                  {"en": person.name, "de": person.name, "fr": person.name},
                  {"en": "person in the Likeness test photographs",
                   "de": "Person in den Likeness-Testfotos",
                   "fr": "personne des photos de test de Likeness"},
-                 [{"property": "P31", "value": HUMAN, "references": [{"P143": "Q328"}]},
-                  {"property": "P18", "value": p18}],
-                 aliases, sitelinks={"commonswiki": person.category})
+                 statements, aliases, sitelinks={"commonswiki": person.category})
         for pid, dtype, label in (("P18", "commonsMedia", "image"),
                                   ("P31", "wikibase-item", "instance of"),
                                   ("P180", "wikibase-item", "depicts"),
+                                  ("P373", "string", "Commons category"),
+                                  ("P1344", "wikibase-item", "participant in"),
                                   ("P2677", "string", "relative position within image")):
             item(pid, {"en": label}, {}, [], datatype=dtype)
 

@@ -224,6 +224,15 @@ class StandIn:
         self.world.add_file(f)
         return f
 
+    def reupload(self, title: str, path: str | Path) -> Any:
+        """Upload a new version of an existing file: the same page with another image."""
+        path = Path(path).resolve()
+        return self.world.reupload(title, path, image_facts(path))
+
+    def protect(self, title: str, level: str) -> Any:
+        """Edit-protect a file page ("autoconfirmed", "sysop"; "" lifts the protection)."""
+        return self.world.protect(title, level)
+
     def summary(self) -> dict[str, Any]:
         c = self.catalog
         return {

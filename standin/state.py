@@ -112,6 +112,7 @@ class FilePage:
     description: str
     artist: str
     license: str
+    uploaded: str = ""  # time of the latest version when re-uploaded (else ``timestamp``)
 
 
 @dataclass
@@ -151,6 +152,8 @@ class World:
             self.csrf_epoch = 0
             self.oauth = TokenStore()
             self.search_snapshot: dict[int, set[str]] | None = None
+            # pageid -> edit protection level ("autoconfirmed" | "sysop"), set by tests
+            self.protections: dict[int, str] = {}
             self.requests: list[dict[str, Any]] = []
             self.edit_times: dict[str, list[float]] = {}
             self.edits: list[dict[str, Any]] = []
@@ -205,6 +208,32 @@ class World:
             for cat in f.categories:
                 self.categories.setdefault(cat, CategoryPage(self._free_pageid(), cat, []))
             self._rebuild_members()
+
+    def reupload(self, title: str, path: Path, facts: dict[str, Any]) -> FilePage:
+        """A new version of an existing file (control API): new bytes, SHA-1 and size, and an
+        upload time of now; the page, its id, categories and structured data stay."""
+        with self.lock:
+            page = self.file_by_title(title)
+            if page is None:
+                raise ValueError(f"no such file: {title}")
+            page.path, page.sha1, page.size = path, facts["sha1"], facts["size"]
+            page.width, page.height, page.mime = facts["width"], facts["height"], facts["mime"]
+            page.uploaded = iso_now(self.now())
+            return page
+
+    def protect(self, title: str, level: str) -> FilePage:
+        """Edit-protect a file page at ``level`` ("autoconfirmed", "sysop"; "" lifts it)."""
+        if level not in ("", "autoconfirmed", "sysop"):
+            raise ValueError(f"unknown protection level {level!r}")
+        with self.lock:
+            page = self.file_by_title(title)
+            if page is None:
+                raise ValueError(f"no such file: {title}")
+            if level:
+                self.protections[page.pageid] = level
+            else:
+                self.protections.pop(page.pageid, None)
+            return page
 
     def _free_pageid(self) -> int:
         used = set(self.files) | {c.pageid for c in self.categories.values()}

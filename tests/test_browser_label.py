@@ -26,7 +26,7 @@ from sqlalchemy import Engine, delete, func, select, update
 
 from likeness.config import REPO_ROOT, load_config
 from likeness.db import members
-from likeness.db.schema import decisions, faces, jobs, metadata, users
+from likeness.db.schema import decisions, detections, faces, jobs, metadata, users
 from likeness.model import run as model_run
 from webapp import create_app
 
@@ -168,7 +168,7 @@ def _create_project(live: Live) -> None:
 def _ready_faces(live: Live) -> int:
     with live.engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(faces).where(
-            faces.c.project_id == live.project_id, faces.c.encoding.is_not(None),
+            faces.c.project_id == live.project_id, faces.c.detection_id.is_not(None),
             faces.c.state == "active")).scalar_one()
 
 
@@ -364,7 +364,9 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
     deadline = time.monotonic() + 60
     while True:
         with live.engine.connect() as conn:
-            state = conn.execute(select(faces.c.state, faces.c.encoding)
+            state = conn.execute(select(faces.c.state, detections.c.encoding)
+                                 .outerjoin(detections,
+                                            detections.c.id == faces.c.detection_id)
                                  .where(faces.c.id == drawn.id)).one()
         if state.state != "encoding":
             break
@@ -462,10 +464,10 @@ def _ensure_scores(live: Live) -> None:
             break
         time.sleep(0.5)
     with live.engine.begin() as conn:
-        rows = conn.execute(select(faces.c.id, faces.c.encoding, faces.c.image_id,
-                                   faces.c.label).where(
-            faces.c.project_id == live.project_id, faces.c.encoding.is_not(None),
-            faces.c.state == "active")).all()
+        rows = conn.execute(select(faces.c.id, detections.c.encoding, faces.c.image_id,
+                                   faces.c.label)
+                            .join(detections, detections.c.id == faces.c.detection_id).where(
+            faces.c.project_id == live.project_id, faces.c.state == "active")).all()
         result = model_run.run(
             np.stack([np.frombuffer(r.encoding, "<f4") for r in rows]),
             np.array([r.image_id for r in rows]),

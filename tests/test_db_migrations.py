@@ -2,13 +2,14 @@
 
 import re
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import delete, func, inspect, select
 
 from likeness.db.engine import engine_for_url
 from likeness.db.migrate import downgrade, upgrade
-from likeness.db.schema import decisions, metadata, users
+from likeness.db.schema import decisions, metadata, users, utcnow
 from tests import factories
 from tests.fixtures.db import create_database_url
 
@@ -85,6 +86,16 @@ def test_ids_of_deleted_rows_are_never_reused(engine):
     assert new_project > project
 
 
+def _face_at_0003(conn, project_id: int, image_id: int) -> int:
+    """A face row as revision 0003 knew them (factories.face writes today's schema)."""
+    old = sa.table("faces", *(sa.column(c) for c in (
+        "project_id", "image_id", "box_left", "box_top", "box_width", "box_height", "source",
+        "state", "created_at")))
+    return conn.execute(sa.insert(old).values(
+        project_id=project_id, image_id=image_id, box_left=0.1, box_top=0.1, box_width=0.2,
+        box_height=0.2, source="detector", state="active", created_at=utcnow())).lastrowid
+
+
 def test_upgrade_to_0004_keeps_rows_and_keys_and_stops_id_reuse(tmp_path_factory):
     url = create_database_url(tmp_path_factory, "ids")
     engine = engine_for_url(url)
@@ -93,7 +104,7 @@ def test_upgrade_to_0004_keeps_rows_and_keys_and_stops_id_reuse(tmp_path_factory
         with engine.begin() as conn:
             owner, other = factories.user(conn, "Owner"), factories.user(conn, "Other")
             project = factories.project(conn, owner)
-            face = factories.face(conn, project, factories.image(conn, project))
+            face = _face_at_0003(conn, project, factories.image(conn, project))
             factories.decision(conn, face, project, other)
             before = {t: _create_table_sql(conn, t) for t in ("projects", "faces")}
         upgrade(url, "0004")

@@ -55,6 +55,7 @@ def test_new_statement_with_region_exact_parameters_and_entity(edits_env):
     env = edits_env
     page = env.file("Bill Gates 3.jpg")          # has structured data, no depicts
     before = env.entity(page.pageid)
+    # The only face, 13 % of the image: the photo's main subject, so the rank is "preferred".
     env.confirm(page.title, box=(0.25, 0.1, 0.3333, 0.4))
     start = env.seq()
     assert _queue(env).queued == 1
@@ -77,7 +78,7 @@ def test_new_statement_with_region_exact_parameters_and_entity(edits_env):
                      "datavalue": {"type": "wikibase-entityid",
                                    "value": {"entity-type": "item", "numeric-id": 99000105,
                                              "id": TARGET_QID}}},
-        "type": "statement", "rank": "normal",
+        "type": "statement", "rank": "preferred",
         "qualifiers": {"P2677": [{"snaktype": "value", "property": "P2677",
                                   "datavalue": {"type": "string",
                                                 "value": "pct:25,10,33.3,40"}}]},
@@ -159,6 +160,9 @@ def test_existing_statement_without_region_gets_the_qualifier_when_enabled(edits
     after = env.depicts(page.pageid)
     assert len(after) == 1 and after[0]["id"] == guid
     assert statement_region(after[0]) == "pct:50,50,25,12.5"
+    # The face alone would make a new statement "preferred"; this one is not ours: its rank
+    # stays what its author chose.
+    assert after[0]["rank"] == before["statements"]["P180"][0]["rank"] == "normal"
     row = _row(env, page.pageid)
     assert (row.state, row.action, row.created_statement) == ("done", "qualify", False)
 

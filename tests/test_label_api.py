@@ -122,7 +122,7 @@ def test_drawn_box_validated_and_queued(setup, engine):
         job = conn.execute(select(jobs).where(jobs.c.kind == "encode_box")).one()
         row = conn.execute(select(faces).where(faces.c.id == face_id)).one()
     assert job.face_id == face_id
-    assert (row.source, row.encoding, row.created_by) == ("manual", None, s["owner_id"])
+    assert (row.source, row.detection_id, row.created_by) == ("manual", None, s["owner_id"])
     listed = s["owner"].get(api(s, f"/images/{s['image']}/faces")).json["faces"]
     assert face_id in [f["id"] for f in listed]
 

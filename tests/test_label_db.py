@@ -227,7 +227,7 @@ def test_drawn_box_is_validated_inserted_and_queued(engine, world):
         job = conn.execute(select(jobs).where(jobs.c.kind == "encode_box")).one()
     assert (face.box_left, face.box_top, face.box_width, face.box_height) == (
         0.25, 0.125, 0.2, 0.3)
-    assert (face.source, face.state, face.encoding, face.created_by, face.label) == (
+    assert (face.source, face.state, face.detection_id, face.created_by, face.label) == (
         "manual", "encoding", None, world["alice"], "yes")
     assert (job.face_id, job.project_id) == (new_id, world["project"])
     # Editing the wrong box: the old face is replaced and leaves the queue.

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from likeness.db import invites, members, schema
+from likeness.db import faces_store, invites, members, schema
+from likeness.faces.types import Box, DetectedFace
 from tests import factories
 from tests.fixtures.web import csrf_form, csrf_headers, login
 
@@ -190,31 +191,40 @@ def _count(conn, table, project_id=None) -> int:
 
 
 def test_delete_removes_every_derived_row_and_the_encodings(client, engine, owner):
+    face = DetectedFace(Box(0.1, 0.2, 0.3, 0.4), bytes(range(256)) * 2)
     with engine.begin() as conn:
         labeller = factories.user(conn)
         project_id = factories.project(conn, owner)
         keep = factories.project(conn, owner, category="Kept")
         members.add(conn, project_id, labeller)
         invites.create(conn, project_id, owner)
+        shared = factories.detect(conn, 7_000_001, [face])   # a file in both projects
+        alone = factories.detect(conn, 7_000_002, [face])    # only in the deleted one
         for pid in (project_id, keep):
-            image = factories.image(conn, pid)
-            face = factories.face(conn, pid, image)
-            factories.decision(conn, face, pid, labeller)
+            image = factories.image(conn, pid, page_id=shared.page_id)
+            faces_store.link(conn, image, shared)
+            face_id = conn.execute(select(schema.faces.c.id).where(
+                schema.faces.c.image_id == image)).scalar_one()
+            factories.decision(conn, face_id, pid, labeller)
+        faces_store.link(conn, factories.image(conn, project_id, page_id=alone.page_id), alone)
     response = client.post(f"/projects/{project_id}/delete",
                            data={"confirm": "wrong", **csrf_form(client)})
     assert response.status_code == 302
     with engine.connect() as conn:
-        assert _count(conn, schema.faces, project_id) == 1  # not confirmed: still there
+        assert _count(conn, schema.faces, project_id) == 2  # not confirmed: still there
     response = client.post(f"/projects/{project_id}/delete",
                            data={"confirm": "q42", **csrf_form(client)})
     assert response.status_code == 302
     with engine.connect() as conn:
         for table in (schema.faces, schema.images, schema.decisions, schema.invites,
                       schema.project_members, schema.jobs, schema.project_categories,
-                      schema.model_runs):
+                      schema.model_runs, schema.project_sources):
             assert _count(conn, table, project_id) == 0, table.name
-        assert conn.execute(select(func.count()).select_from(schema.faces).where(
-            schema.faces.c.encoding.is_not(None))).scalar() == 1  # only the kept project's
+        # The file only the deleted project had is gone with its encoding; the shared one
+        # keeps its encoding for the other project.
+        assert conn.execute(select(schema.files.c.page_id)).scalars().all() == [7_000_001]
+        assert conn.execute(select(func.count()).select_from(schema.detections).where(
+            schema.detections.c.encoding.is_not(None))).scalar() == 1
         assert _count(conn, schema.faces, keep) == 1
     assert client.get(f"/projects/{project_id}").status_code == 404
 

@@ -22,9 +22,10 @@ from likeness.wiki.factory import WORKER, make_clients
 from tests import factories
 from tests.fixtures.worker_pipeline import new_project
 from worker import crawl as crawl_job
-from worker.crawl import bare_category, crawl_project, is_photo_mime, is_photo_title
+from worker.crawl import bare_category, crawl_project
 from worker.jobs import JobRunner
 from worker.loop import JOBS
+from worker.photos import is_photo_mime, is_photo_title
 
 
 @pytest.fixture

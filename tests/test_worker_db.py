@@ -1,5 +1,6 @@
 """The worker's query layer: found files once, leased claims, lease-guarded idempotent stores,
-failures with backoff, deferrals, web-app retries and progress counts; and the retry policy."""
+failures with backoff, deferrals, web-app retries and progress counts; and the retry policy.
+(Detecting a file once for every project: tests/test_db_files.py.)"""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import datetime as dt
 
 from sqlalchemy import func, select, update
 
+from likeness.db import faces_store
+from likeness.db import files as file_rows
 from likeness.db import images as image_rows
-from likeness.db.images import FoundFile, ThumbInfo
+from likeness.db.files import ThumbInfo
+from likeness.db.images import FoundFile
 from likeness.db.schema import faces, images, projects, utcnow
 from likeness.faces.types import Box, DetectedFace
 from likeness.retry import Failure, RetryPolicy
@@ -23,6 +27,21 @@ def _face(n: int) -> DetectedFace:
 
 def _project(conn, **values) -> int:
     return factories.project(conn, factories.user(conn), **values)
+
+
+def record_done(conn, image, owner: str, detected, sha1: str = "a" * 40) -> bool:
+    """What the worker does with a detection result for a claimed image: detect its file (a
+    new version, under the file's lease) and link the image; False if nothing was written."""
+    claim = file_rows.claim(conn, image.page_id, image.title, sha1, owner, 60)
+    if claim.outcome == "mine":
+        state = file_rows.finish_detection(conn, claim.file.id, owner, sha1, THUMB,
+                                           len(detected))
+        if state is None:
+            return False
+        faces_store.store_detections(conn, state, detected, claim.file.sha1)
+    else:
+        state = claim.file
+    return faces_store.link(conn, image.id, state, owner=owner) is not None
 
 
 def test_found_files_are_stored_once(engine):
@@ -67,13 +86,20 @@ def test_storing_is_lease_guarded_and_idempotent(engine):
         conn.execute(update(images).values(lease_until=utcnow() - dt.timedelta(seconds=1)))
         (again,) = image_rows.claim_pending(conn, "w2", 60, 1)
     with engine.begin() as conn:  # the old owner finishes late: nothing is written
-        assert not image_rows.record_done(conn, claimed.id, "w1", THUMB, [_face(1)])
+        assert not record_done(conn, claimed, "w1", [_face(1)])
+        assert conn.execute(select(func.count()).select_from(faces)).scalar_one() == 0
     with engine.begin() as conn:
-        assert image_rows.record_done(conn, again.id, "w2", THUMB, [_face(1), _face(2)])
-    with engine.begin() as conn:  # a retried image replaces, never adds
+        assert record_done(conn, again, "w2", [_face(1), _face(2)])
+    with engine.begin() as conn:  # a retried image of an unchanged file: the same faces
         conn.execute(update(images).values(status="pending", lease_owner="w3",
                                            lease_until=utcnow() + dt.timedelta(seconds=60)))
-        assert image_rows.record_done(conn, again.id, "w3", THUMB, [_face(3), _face(1)])
+        before = {r.id for r in conn.execute(select(faces))}
+        assert record_done(conn, again, "w3", [_face(3), _face(1)])
+        assert {r.id for r in conn.execute(select(faces))} == before
+    with engine.begin() as conn:  # a re-uploaded file replaces its faces, never adds
+        conn.execute(update(images).values(status="pending", lease_owner="w4",
+                                           lease_until=utcnow() + dt.timedelta(seconds=60)))
+        assert record_done(conn, again, "w4", [_face(3), _face(1)], sha1="b" * 40)
         boxes = sorted(r.box_left for r in conn.execute(select(faces)))
         row = image_rows.get(conn, again.id)
     assert boxes == [0.1, 0.30000000000000004] or boxes == [0.1, 0.3]
@@ -157,16 +183,20 @@ def test_faces_on_seed_images_start_as_seeds_and_answered_faces_survive(engine):
         image_rows.add_found(conn, project_id, [FoundFile(2, "File:Other.jpg")])
         claimed = image_rows.claim_pending(conn, "w", 60, 2)
         for image in claimed:
-            assert image_rows.record_done(conn, image.id, "w", THUMB, [_face(1), _face(2)])
+            assert record_done(conn, image, "w", [_face(1), _face(2)])
         sources = {(r.image_id, r.source) for r in conn.execute(select(faces))}
         by_page = {c.page_id: c.id for c in claimed}
         assert sources == {(by_page[1], "seed"), (by_page[2], "detector")}
-        # A face someone answered is never replaced by a re-run of its image.
+        # A face someone answered is never deleted by a re-run of its image: after a
+        # re-upload it stays, superseded, beside the new version's face.
         answered = conn.execute(select(faces.c.id).where(faces.c.image_id == by_page[2])
                                 .limit(1)).scalar_one()
         conn.execute(update(faces).where(faces.c.id == answered).values(label="yes"))
+        factories.decision(conn, answered, project_id, factories.user(conn))
         conn.execute(update(images).where(images.c.id == by_page[2]).values(
             status="pending", lease_owner="w", lease_until=utcnow() + dt.timedelta(minutes=1)))
-        assert image_rows.record_done(conn, by_page[2], "w", THUMB, [_face(3)])
-        left = {r.id for r in conn.execute(select(faces).where(faces.c.image_id == by_page[2]))}
-    assert answered in left and len(left) == 2
+        again = next(c for c in claimed if c.page_id == 2)
+        assert record_done(conn, again, "w", [_face(3)], sha1="b" * 40)
+        left = dict(conn.execute(select(faces.c.id, faces.c.state).where(
+            faces.c.image_id == by_page[2])).all())
+    assert left.pop(answered) == "superseded" and list(left.values()) == ["active"]

@@ -19,7 +19,7 @@ from likeness.db import jobs as job_rows
 from likeness.db import projects as projects_db
 from likeness.db.crawl_schedule import CrawlTarget
 from likeness.db.jobs import JobKind
-from likeness.db.schema import faces, images, jobs, utcnow
+from likeness.db.schema import detections, faces, images, jobs, utcnow
 from likeness.faces.pool import FacePool
 from likeness.faces.types import encoding_to_array
 from tests import factories
@@ -155,9 +155,12 @@ def test_a_drawn_box_is_encoded_by_the_worker(make_worker, engine, standin):
                                 user_id=user_id, box=boxes.Box(left, top, width, height))
     drain(worker)
     with engine.connect() as conn:
-        face = conn.execute(select(faces).where(faces.c.id == face_id)).one()
+        face = conn.execute(select(faces.c.state, detections.c.encoding, detections.c.project_id)
+                            .join(detections, detections.c.id == faces.c.detection_id)
+                            .where(faces.c.id == face_id)).one()
         job = conn.execute(select(jobs).where(jobs.c.face_id == face_id)).one()
     assert (face.state, job.state) == ("active", "done")
+    assert face.project_id == project_id  # a drawn box's encoding is the project's own
     distance = np.linalg.norm(encoding_to_array(face.encoding) - encoding_to_array(detected))
     assert distance < 0.05  # the same region of the same image: the same face
 
@@ -177,7 +180,7 @@ def test_a_box_that_cannot_be_fetched_ends_in_error(make_worker, engine, standin
     with engine.connect() as conn:
         face = conn.execute(select(faces).where(faces.c.id == face_id)).one()
         job = conn.execute(select(jobs).where(jobs.c.face_id == face_id)).one()
-    assert (face.state, face.encoding) == ("error", None)
+    assert (face.state, face.detection_id) == ("error", None)
     assert job.state == "failed" and "404" in job.error
 
 

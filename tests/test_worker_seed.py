@@ -2,8 +2,8 @@
 
 from sqlalchemy import select
 
+from likeness.db import faces_store
 from likeness.db import images as image_rows
-from likeness.db.faces_store import replace_detected
 from likeness.db.images import FoundFile
 from likeness.db.jobs import Job
 from likeness.db.schema import faces, images
@@ -65,11 +65,11 @@ def test_files_outside_the_tree_only_when_the_owner_opts_in(engine, make_context
 def test_detected_faces_on_seed_images_are_seeds(engine):
     with engine.begin() as conn:
         project_id = f.project(conn, f.user(conn))
-        reference = f.image(conn, project_id, origin="reference")
-        plain = f.image(conn, project_id)
+        reference = f.image(conn, project_id, page_id=1, origin="reference")
+        plain = f.image(conn, project_id, page_id=2)
         face = DetectedFace(Box(0.1, 0.1, 0.2, 0.2), b"\0" * 512)
-        replace_detected(conn, reference, project_id, [face])
-        replace_detected(conn, reference, project_id, [face])  # idempotent re-processing
-        replace_detected(conn, plain, project_id, [face])
+        files = {page: f.detect(conn, page, [face]) for page in (1, 2)}
+        for image_id, page_id in ((reference, 1), (reference, 1), (plain, 2)):  # re-run: same
+            faces_store.link(conn, image_id, files[page_id])
         rows = conn.execute(select(faces.c.image_id, faces.c.source)).all()
     assert sorted(rows) == sorted([(reference, "seed"), (plain, "detector")])

@@ -49,6 +49,12 @@ REASONS: dict[str, tuple[str, str]] = {
     "internal": (_l("Likeness itself failed on this edit (a bug)."),
                  _l("Press 'Retry failed edits'; if it fails again, report it.")),
     "already_depicted": (_l("The file already has this 'depicts' statement."), NOTHING),
+    "depicted_more_specifically": (_l("The file already depicts an item about this person (a "
+                                      "portrait, a statue…), so the statement would repeat it."),
+                                   NOTHING),
+    "protected": (_l("The file page is protected; Likeness leaves protected files to people "
+                     "editing by hand."),
+                  _l("Ask on the file's talk page for the statement to be added.")),
     "changed_since": (_l("Someone changed the statement after Likeness wrote it, so it was "
                          "left in place."), NOTHING),
     "face_rejected": (_l("The face was rejected before the edit was sent."), NOTHING),

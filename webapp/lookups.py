@@ -18,6 +18,7 @@ from likeness.config import Config
 from likeness.wiki import commons, wikidata
 from likeness.wiki.errors import WikiError
 from likeness.wiki.factory import INTERACTIVE, WikiClients, make_clients
+from likeness.wiki.sources import related_query, search_queries
 from likeness.wiki.titles import category_title
 
 THUMB_WIDTH = 330
@@ -128,6 +129,50 @@ def _thumb_url(cfg: Config, title: str) -> str | None:
     if url and url.startswith(cfg.wiki.upload_host.rstrip("/") + "/"):
         return url
     return None
+
+
+def sources_preview(cfg: Config, qid: str, category: str | None,
+                    language: str) -> dict[str, Any] | None:
+    """What each candidate source would add for the item, before the owner opts in: the
+    item's Commons category (P373: its files and subcategories), the label search (files
+    CirrusSearch reports per label, summed) and files depicting related items (per item);
+    search sources never add more than ``sources.search_files`` per listing. None when there
+    is no such item."""
+    wiki = _clients(cfg)
+    cap = cfg.sources.search_files
+    try:
+        facts = wikidata.source_facts(wiki.wikidata, qid)
+        if facts is None:
+            return None
+        out: list[dict[str, Any]] = [_category_source(wiki, facts, category)]
+        total = sum(commons.search_count(wiki.commons, q)
+                    for q in search_queries(facts.terms))
+        out.append({"kind": "search", "available": bool(facts.terms), "terms": facts.terms,
+                    "total": total, "count": min(total, cap), "capped": total > cap})
+        names = wikidata.labels(wiki.wikidata, facts.related, language) if facts.related \
+            else {}
+        items = [{"qid": q, "label": names.get(q, q),
+                  "files": commons.search_count(wiki.commons, related_query([q]))}
+                 for q in facts.related]
+        total = sum(i["files"] for i in items)
+        out.append({"kind": "related", "available": bool(items), "items": items,
+                    "total": total, "count": min(total, cap), "capped": total > cap})
+    except (WikiError, requests.RequestException, KeyError, TypeError, ValueError) as exc:
+        raise LookupUnavailable(str(exc)) from exc
+    return {"qid": qid, "cap": cap, "sources": out}
+
+
+def _category_source(wiki: WikiClients, facts: wikidata.SourceFacts,
+                     category: str | None) -> dict[str, Any]:
+    name = facts.commons_category
+    if not name:
+        return {"kind": "commons_category", "available": False, "category": None,
+                "count": 0, "capped": False}
+    info = commons.category_info(wiki.commons, name)
+    same = category is not None and category_title(category) == category_title(name)
+    return {"kind": "commons_category", "available": info.exists or info.files > 0,
+            "category": name, "files": info.files, "subcats": info.subcats,
+            "same_as_project": same, "count": 0 if same else info.files, "capped": False}
 
 
 def category_preview(cfg: Config, name: str) -> CategoryPreview:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from likeness.config import Config
 from likeness.db import projects
+from likeness.db.sources import KINDS as SOURCE_KINDS
 from webapp.lookups import (
     BadInput,
     CategoryPreview,
@@ -47,6 +48,7 @@ class NewProject:
     category: CategoryPreview
     depth: int
     warnings: list[str] = field(default_factory=list)
+    sources: tuple[str, ...] = ()
 
 
 def _text(data: Mapping[str, Any], name: str) -> str:
@@ -80,6 +82,20 @@ def quota_message(limit: int) -> str:
              "you no longer need to start another.", n=limit)
 
 
+def parse_sources(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The candidate sources opted into: a JSON list, or a form's repeated ``sources`` field
+    (no field: none)."""
+    values = data.getlist("sources") if hasattr(data, "getlist") else data.get("sources")
+    if values is None:
+        return ()
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise BadInput(_("Sources must be a list."))
+    unknown = [v for v in values if v not in SOURCE_KINDS]
+    if unknown:
+        raise BadInput(_("Unknown source: %(name)s.", name=str(unknown[0])[:40]))
+    return tuple(kind for kind in SOURCE_KINDS if kind in values)
+
+
 def parse_threshold(value: Any) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -110,6 +126,10 @@ def prepare_new_project(cfg: Config, data: Mapping[str, Any], language: str) -> 
             depth = parse_depth(_text(data, "depth"), cfg.quotas.max_depth)
     except BadInput as exc:
         errors["depth"] = str(exc)
+    try:
+        sources = parse_sources(data)
+    except BadInput as exc:
+        errors["sources"] = str(exc)
     if errors:
         raise InputErrors(errors)
     assert qid is not None and category is not None
@@ -132,7 +152,7 @@ def prepare_new_project(cfg: Config, data: Mapping[str, Any], language: str) -> 
         warnings.append("not_human")
     if preview.exists is None:
         warnings.append("category_size_unknown")
-    return NewProject(item, preview, depth, warnings)
+    return NewProject(item, preview, depth, warnings, sources)
 
 
 def start_project(cfg: Config, engine: Engine, user_id: int, data: Mapping[str, Any],
@@ -147,7 +167,8 @@ def start_project(cfg: Config, engine: Engine, user_id: int, data: Mapping[str, 
         project_id = projects.create(
             conn, owner_id=user_id, qid=prepared.item.qid, label=prepared.item.label,
             description=prepared.item.description, reference_file=prepared.item.reference_file,
-            category=prepared.category.title, depth=prepared.depth, max_owned=limit)
+            category=prepared.category.title, depth=prepared.depth, max_owned=limit,
+            source_kinds=prepared.sources)
     return project_id, prepared
 
 
@@ -173,6 +194,11 @@ def parse_settings(data: Mapping[str, Any], checkboxes: bool, max_depth: int) ->
     for flag in FLAGS:
         if flag in data or checkboxes:
             values[flag] = _flag(data.get(flag, False))
+    if "sources" in data or checkboxes:
+        try:
+            values["sources"] = parse_sources(data)
+        except BadInput as exc:
+            errors["sources"] = str(exc)
     if errors:
         raise InputErrors(errors)
     return values

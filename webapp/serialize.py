@@ -9,6 +9,7 @@ from likeness.db.invites import Invite
 from likeness.db.leaderboard import Entry
 from likeness.db.members import Member
 from likeness.db.projects import Project, ProjectSummary
+from likeness.db.sources import Source
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -26,6 +27,12 @@ def project_json(project: Project, role: str | None = None) -> dict[str, Any]:
         "members_can_send": project.members_can_send, "role": role,
         "created_at": iso(project.created_at), "last_crawled_at": iso(project.last_crawled_at),
     }
+
+
+def source_json(source: Source) -> dict[str, Any]:
+    return {"kind": source.kind, "added_at": iso(source.added_at),
+            "last_run_at": iso(source.last_run_at), "last_listed": source.last_listed,
+            "last_new": source.last_new, "capped": source.capped}
 
 
 def summary_json(summary: ProjectSummary) -> dict[str, Any]:

@@ -1,12 +1,15 @@
 """Crawling a project's category tree into image rows, first in full, then incrementally.
 
-Breadth first from the project's category down to its depth, remembering visited categories
+Breadth first from the project's category (and the item's Commons category, P373, when the
+project opted into that source) down to its depth, remembering visited categories
 (Commons has cycles), so each category gets its smallest depth. Files are listed per category;
 a category listed before asks only for members added since its last listing (``cmsort=
 timestamp``, ``cmstart``), so a re-crawl never walks every file of the tree again. Subcategory
 lists are small and are read in full each time (a project's depth may have grown). A file in
 several categories becomes one image row. Audio, video, documents and drawings are not
-photographs and are left out by extension here (and by MIME type when processed).
+photographs and are left out by extension here (and by MIME type when processed). The other
+sources a project opted into, and the re-upload check of its files, run after the tree
+(worker.sources).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from likeness.config import QuotaConfig
-from likeness.db import categories, claims, crawl_schedule, jobs
+from likeness.db import categories, claims, crawl_schedule, jobs, sources
 from likeness.db import images as image_rows
 from likeness.db.crawl_schedule import CrawlTarget
 from likeness.db.images import FoundFile
@@ -31,27 +34,17 @@ from likeness.db.schema import utcnow
 from likeness.wiki.api import ActionApi
 from likeness.wiki.commons import category_members, subcategories
 from likeness.wiki.titles import category_title
+from likeness.wiki.wikidata import source_facts
+from worker import sources as other_sources
 from worker.context import WorkerContext
+from worker.photos import is_photo_title
 from worker.ticker import Ticker
 
 log = logging.getLogger("likeness.worker.crawl")
 
-# Raster formats Commons renders as photographs. Not: svg (drawings), pdf/djvu (documents),
-# ogg/oga/opus/mp3/wav/flac/mid (audio), ogv/webm/mpg/mpeg (video), stl (3D), xcf (layers).
-PHOTO_EXTENSIONS = frozenset({"jpg", "jpeg", "jpe", "png", "gif", "webp", "tif", "tiff"})
-NOT_PHOTO_MIMES = frozenset({"image/svg+xml", "image/vnd.djvu", "image/x-xcf"})
 # Re-list from a little before the last listing: clocks and database replicas lag.
 RELIST_MARGIN = dt.timedelta(hours=1)
 SCHEDULE_EVERY = 5.0  # seconds between looks for due projects (re-crawls, lost first jobs)
-
-
-def is_photo_title(title: str) -> bool:
-    return title.rsplit(".", 1)[-1].lower() in PHOTO_EXTENSIONS if "." in title else False
-
-
-def is_photo_mime(mime: str) -> bool:
-    mime = (mime or "").lower()
-    return mime.startswith("image/") and mime not in NOT_PHOTO_MIMES
 
 
 def bare_category(name: str) -> str:
@@ -67,21 +60,27 @@ class CrawlStats:
     not_photos: int = 0  # left out by extension
     interrupted: bool = False
     at_file_limit: bool = False  # stopped at quotas.files_per_project
+    # Of those, under the item's Commons category (when it is a second root).
+    p373_listed: int = 0
+    p373_new: int = 0
 
 
 def crawl_project(engine: Engine, api: ActionApi, target: CrawlTarget,
                   keep_going: Callable[[], bool], quotas: QuotaConfig = QuotaConfig(),
-                  page_size: int | str = "max") -> CrawlStats:
-    """Walk the tree, adding new files as pending images, within the owner's quotas (files
-    per project, depth). Stops early when ``keep_going()`` says so; categories listed
-    completely so far keep their progress."""
+                  page_size: int | str = "max",
+                  commons_category: str | None = None) -> CrawlStats:
+    """Walk the tree (from ``commons_category`` too, when given), adding new files as pending
+    images, within the owner's quotas (files per project, depth). Stops early when
+    ``keep_going()`` says so; categories listed completely so far keep their progress."""
     stats = CrawlStats()
     max_depth = min(target.depth, quotas.max_depth)
-    with engine.connect() as conn:
-        room = quotas.files_per_project - image_rows.count(conn, target.project_id)
+    room = quotas.files_per_project - _file_count(engine, target.project_id)
     root = bare_category(target.category)
-    queue: deque[tuple[str, int]] = deque([(root, 0)])
+    queue: deque[tuple[str, int, bool]] = deque([(root, 0, False)])
     visited = {root}
+    if commons_category and bare_category(commons_category) not in visited:
+        visited.add(bare_category(commons_category))
+        queue.append((bare_category(commons_category), 0, True))
     while queue:
         if room <= 0:
             stats.at_file_limit = True
@@ -89,7 +88,8 @@ def crawl_project(engine: Engine, api: ActionApi, target: CrawlTarget,
         if not keep_going():
             stats.interrupted = True
             break
-        title, depth = queue.popleft()
+        title, depth, from_p373 = queue.popleft()
+        listed_before = stats.listed
         with engine.begin() as conn:
             state = categories.ensure(conn, target.project_id, title, depth)
         started = utcnow()
@@ -100,6 +100,9 @@ def crawl_project(engine: Engine, api: ActionApi, target: CrawlTarget,
         if listed.stopped:
             stats.interrupted = True
             break
+        if from_p373:
+            stats.p373_listed += stats.listed - listed_before
+            stats.p373_new += listed.new_files
         if room <= 0:  # this category is not listed completely: leave it unmarked
             stats.at_file_limit = True
             break
@@ -108,11 +111,16 @@ def crawl_project(engine: Engine, api: ActionApi, target: CrawlTarget,
             for sub in subcategories(api, title):
                 if sub not in visited:
                     visited.add(sub)
-                    queue.append((sub, depth + 1))
+                    queue.append((sub, depth + 1, from_p373))
         with engine.begin() as conn:
             categories.mark_listed(conn, state.id, started)
         stats.categories += 1
     return stats
+
+
+def _file_count(engine: Engine, project_id: int) -> int:
+    with engine.connect() as conn:
+        return image_rows.count(conn, project_id)
 
 
 @dataclass
@@ -158,11 +166,29 @@ def run(ctx: WorkerContext, job: Job) -> dict[str, Any]:
     started = utcnow()
     ticker = Ticker(ctx, f"crawl project {target.project_id}",
                     renew=lambda conn: _renew_job(conn, job.id, ctx.id, ctx.lease_seconds))
-    stats = crawl_project(engine, ctx.wiki.commons, target,
-                          keep_going=lambda: ticker() and not ticker.stopping,
-                          quotas=ctx.cfg.quotas)
+    with engine.connect() as conn:
+        kinds = {source.kind for source in sources.of_project(conn, target.project_id)}
+    facts = source_facts(ctx.wiki.wikidata, target.qid) if kinds else None
+    p373 = facts.commons_category if facts and "commons_category" in kinds else None
+
+    def keep_going() -> bool:
+        return ticker() and not ticker.stopping
+
+    stats = crawl_project(engine, ctx.wiki.commons, target, keep_going=keep_going,
+                          quotas=ctx.cfg.quotas, commons_category=p373)
+    result: dict[str, Any] = asdict(stats)
+    if not stats.interrupted:
+        if "commons_category" in kinds:
+            with engine.begin() as conn:
+                sources.record_run(conn, target.project_id, "commons_category", started,
+                                   stats.p373_listed, stats.p373_new, False)
+        if facts is not None:
+            result["sources"] = other_sources.list_sources(ctx, target.project_id, facts,
+                                                           kinds, keep_going)
+        result["reuploaded"] = other_sources.check_reuploads(ctx, target.project_id,
+                                                             keep_going)
     with engine.begin() as conn:
-        if stats.interrupted:
+        if stats.interrupted or not keep_going():
             # Shutdown or lost lease: ask for another crawl soon.
             crawl_schedule.request_crawl(conn, target.project_id)
         else:
@@ -170,9 +196,8 @@ def run(ctx: WorkerContext, job: Job) -> dict[str, Any]:
             crawl_schedule.mark_crawled(conn, target.project_id, started, every)
             # Files found by this crawl may carry P180 already: look for seeds again.
             jobs.enqueue_seed(conn, target.project_id)
-    log.info("crawl done", extra={"project": target.project_id, "worker": ctx.id,
-                                  **asdict(stats)})
-    return asdict(stats)
+    log.info("crawl done", extra={"project": target.project_id, "worker": ctx.id, **result})
+    return result
 
 
 def _renew_job(conn: Any, job_id: int, owner: str, lease: int) -> int:

@@ -1,5 +1,12 @@
 """Turning pending images into faces: claim -> imageinfo -> download -> face pool -> store.
 
+Each Commons file is detected once for every project (likeness.db.files): an image whose file
+was detected and checked recently is linked to its detections without asking Commons; else
+imageinfo gives the file's sha1, and an unchanged file is linked likewise; a new or re-uploaded
+file is detected under the file's own lease, and its detections are linked to every project's
+waiting image of it at once. An image whose file another worker is detecting right now steps
+aside (deferred without counting an attempt): that worker links it when it finishes.
+
 One call of ``ImageProcessor`` is one unit of work. It claims images a batch at a time and
 keeps claiming while the pool's queue runs low (so children never idle between batches), for at
 most ``UNIT_SECONDS``; then it stops claiming and finishes what it holds. Downloads run in a few
@@ -19,10 +26,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from likeness.db import faces_store, jobs
+from likeness.db import files as file_rows
 from likeness.db import images as image_rows
-from likeness.db import jobs
 from likeness.db import workers as worker_rows
-from likeness.db.images import ClaimedImage, ThumbInfo
+from likeness.db.faces_store import Linked
+from likeness.db.files import FileState, ThumbInfo
+from likeness.db.images import ClaimedImage
 from likeness.db.jobs import JobKind
 from likeness.db.schema import utcnow
 from likeness.faces.pool import PoolError
@@ -32,8 +42,8 @@ from likeness.retry import Failure, failure_of
 from likeness.wiki.commons import ImageInfo, image_infos
 from likeness.wiki.errors import WikiError
 from worker.context import WorkerContext
-from worker.crawl import is_photo_mime
 from worker.download import DownloadError
+from worker.photos import is_photo_mime
 from worker.ticker import Ticker
 
 log = logging.getLogger("likeness.worker.process")
@@ -42,6 +52,7 @@ UNIT_SECONDS = 30.0  # claim new images for this long per unit, then finish and 
 TRAIN_DELAY = dt.timedelta(seconds=10)  # let a few images land before the model retrains
 API_PAUSE = 60.0  # seconds without claiming after the API failed for a whole batch
 POOL_PAUSE = 30.0  # seconds without claiming after the face pool broke
+BUSY_FILE_WAIT = 30.0  # another worker detects the file: it links our image when done
 # Jobs somebody waits for (a drawn box, a new project's crawl and seeds): a unit stops
 # claiming when one is ready, so the job runner gets to it within seconds.
 URGENT_JOBS = (JobKind.ENCODE_BOX, JobKind.CRAWL, JobKind.SEED)
@@ -51,6 +62,8 @@ URGENT_JOBS = (JobKind.ENCODE_BOX, JobKind.CRAWL, JobKind.SEED)
 class _Work:
     image: ClaimedImage
     info: ImageInfo
+    file_id: int
+    previous_sha1: str | None  # the version detected before (None: never detected)
     future: cf.Future[bytes] | None = None
     in_pool: bool = False
 
@@ -59,6 +72,8 @@ class _Work:
 class UnitStats:
     claimed: int = 0
     done: int = 0
+    detected: int = 0  # files this unit ran the detector on
+    linked: int = 0  # images given faces already detected (here or earlier), no detection
     faces: int = 0
     failed: int = 0
     retry: int = 0
@@ -92,6 +107,7 @@ class ImageProcessor:
             log.exception("face pool broken", extra={"worker": self.ctx.id})
             with self.ctx.engine.begin() as conn:
                 image_rows.release(conn, list(unit.work), self.ctx.id)
+                file_rows.release(conn, [w.file_id for w in unit.work.values()], self.ctx.id)
             self.ctx.pool.discard()
             self.pause(POOL_PAUSE)
             return True
@@ -109,10 +125,9 @@ class _Unit:
         self.lease = self.ctx.lease_seconds
         self.batch = self.ctx.cfg.worker.batch_size
         self.work: dict[int, _Work] = {}
+        self.claimed_ids: set[int] = set()
         self.stats = UnitStats()
-        self.ticker = Ticker(self.ctx, "images",
-                             renew=lambda conn: image_rows.renew(conn, list(self.work),
-                                                                 self.owner, self.lease))
+        self.ticker = Ticker(self.ctx, "images", renew=self._renew)
 
     def run(self) -> bool:
         started = last = time.monotonic()
@@ -146,6 +161,10 @@ class _Unit:
                    for k, v in vars(self.stats).items() if k != "projects_with_faces"}})
         return self.stats.claimed > 0
 
+    def _renew(self, conn: Any) -> int:
+        file_rows.renew(conn, [w.file_id for w in self.work.values()], self.owner, self.lease)
+        return image_rows.renew(conn, list(self.work), self.owner, self.lease)
+
     def _backlog(self) -> int:
         return len(self.work)
 
@@ -165,7 +184,11 @@ class _Unit:
             return False
         self.p.last_project = claimed[0].project_id
         self.stats.claimed += len(claimed)
+        self.claimed_ids.update(c.id for c in claimed)
+        claimed = self._link_known(claimed)
         self.ticker()
+        if not claimed:
+            return True
         try:
             infos = image_infos(self.ctx.wiki.commons, [c.page_id for c in claimed],
                                 self.p.width).by_pageid()
@@ -175,6 +198,38 @@ class _Unit:
         for image in claimed:
             self._start(image, infos.get(image.page_id))
         return True
+
+    def _link_known(self, claimed: list[ClaimedImage]) -> list[ClaimedImage]:
+        """Link images whose file was detected and found unchanged within a re-crawl interval,
+        without asking Commons; returns the others."""
+        since = utcnow() - dt.timedelta(hours=self.ctx.cfg.worker.recrawl_hours)
+        rest = []
+        with self.ctx.engine.begin() as conn:
+            known = file_rows.current(conn, [c.page_id for c in claimed], since)
+            for image in claimed:
+                state = known.get(image.page_id)
+                linked = (faces_store.link(conn, image.id, state, owner=self.owner)
+                          if state else None)
+                if linked is None:
+                    rest.append(image)
+                else:
+                    self._count_linked([linked], conn)
+        return rest
+
+    def _count_linked(self, linked: list[Linked], conn: Any,
+                      detected: int | None = None) -> None:
+        """Progress: images of this unit's claims are done; every image but the one whose file
+        was just ``detected`` got its faces without a detection. Queues training for projects
+        that got faces."""
+        for each in linked:
+            if each.image_id in self.claimed_ids:
+                self.stats.done += 1
+            if each.image_id != detected:
+                self.stats.linked += 1
+            self.stats.faces += each.faces
+            if each.faces and each.project_id not in self.stats.projects_with_faces:
+                self.stats.projects_with_faces.add(each.project_id)
+                jobs.enqueue_train(conn, each.project_id, delay=TRAIN_DELAY)
 
     def _api_failed(self, claimed: list[ClaimedImage], failure: Failure) -> None:
         wait = failure.retry_after if failure.throttle and failure.retry_after else API_PAUSE
@@ -198,8 +253,20 @@ class _Unit:
         elif not info.thumb_url:
             self._fail(image, Failure("no_thumbnail", "imageinfo gave no thumbnail URL", True))
         else:
-            work = _Work(image, info)
-            work.future = self.ctx.downloads.start(info.thumb_url)
+            self._detect_or_link(image, info)
+
+    def _detect_or_link(self, image: ClaimedImage, info: ImageInfo) -> None:
+        with self.ctx.engine.begin() as conn:
+            claim = file_rows.claim(conn, image.page_id, image.title, info.sha1, self.owner,
+                                    self.lease)
+            if claim.outcome == "current":
+                linked = faces_store.link(conn, image.id, claim.file, owner=self.owner)
+                self._count_linked([linked] if linked else [], conn)
+        if claim.outcome == "busy":
+            self._defer([image.id], BUSY_FILE_WAIT, "another worker is detecting this file")
+        elif claim.outcome == "mine":
+            work = _Work(image, info, claim.file.id, claim.file.sha1)
+            work.future = self.ctx.downloads.start(info.thumb_url or "")
             self.work[image.id] = work
 
     # --- the event pump -----------------------------------------------------------------
@@ -256,29 +323,35 @@ class _Unit:
             self._fail(work.image, Failure("internal", f"unexpected result {result!r}", True))
             return
         info = work.info
-        thumb = ThumbInfo(info.thumb_url, result.width, result.height, info.mime,
+        thumb = ThumbInfo(info.thumb_url or "", result.width, result.height, info.mime,
                           info.width, info.height)
-        project_id = work.image.project_id
         with self.ctx.engine.begin() as conn:
-            stored = image_rows.record_done(conn, work.image.id, self.owner, thumb, result.faces)
-            if stored and result.faces and project_id not in self.stats.projects_with_faces:
-                jobs.enqueue_train(conn, project_id, delay=TRAIN_DELAY)
+            state = file_rows.finish_detection(conn, work.file_id, self.owner, info.sha1,
+                                               thumb, len(result.faces))
+            if state is not None:
+                self._store(conn, state, work, result.faces)
         self.work.pop(work.image.id, None)
-        if stored:
-            self.stats.done += 1
-            self.stats.faces += len(result.faces)
-            if result.faces:
-                self.stats.projects_with_faces.add(project_id)
+        if state is None:  # another worker took the file over: it links our image too
+            self._defer([work.image.id], BUSY_FILE_WAIT, "another worker detected this file")
+
+    def _store(self, conn: Any, state: FileState, work: _Work, detected: Any) -> None:
+        superseded = faces_store.store_detections(conn, state, detected, work.previous_sha1)
+        linked = faces_store.link_everywhere(conn, state, self.owner, work.image.id,
+                                             relink_done=superseded)
+        self.stats.detected += 1
+        self._count_linked(linked, conn, detected=work.image.id)
 
     # --- outcomes -----------------------------------------------------------------------
 
     def _fail(self, image: ClaimedImage, failure: Failure) -> None:
         attempt = image.attempts + 1
         retry_at = self.ctx.retry_policy.next_try(attempt, failure, utcnow())
+        work = self.work.pop(image.id, None)
         with self.ctx.engine.begin() as conn:
             image_rows.record_failure(conn, image.id, self.owner, failure.kind,
                                       failure.message, retry_at)
-        self.work.pop(image.id, None)
+            if work is not None:
+                file_rows.release(conn, [work.file_id], self.owner)
         if retry_at is None:
             self.stats.failed += 1
         else:
@@ -289,8 +362,8 @@ class _Unit:
 
     def _defer(self, image_ids: list[int], seconds: float, reason: str) -> None:
         until = utcnow() + dt.timedelta(seconds=seconds)
+        works = [w for w in (self.work.pop(i, None) for i in image_ids) if w is not None]
         with self.ctx.engine.begin() as conn:
             image_rows.defer(conn, image_ids, self.owner, until, reason)
-        for image_id in image_ids:
-            self.work.pop(image_id, None)
+            file_rows.release(conn, [w.file_id for w in works], self.owner)
         self.stats.deferred += len(image_ids)

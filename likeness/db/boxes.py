@@ -96,7 +96,7 @@ def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, b
             state="replaced", reserved_by=None, reserved_until=None))
     face_id = conn.execute(insert(faces).values(
         project_id=project_id, image_id=image_id, box_left=box.left, box_top=box.top,
-        box_width=box.width, box_height=box.height, encoding=None, source="manual",
+        box_width=box.width, box_height=box.height, source="manual",
         state="encoding", created_by=user_id, created_at=now,
     )).inserted_primary_key[0]
     jobs.enqueue_encode_box(conn, project_id, face_id, user_id)
@@ -127,7 +127,7 @@ def image_faces(conn: Connection, project_id: int, image_id: int) -> list[dict]:
         select(faces.c.id, faces.c.state, faces.c.label, faces.c.box_left, faces.c.box_top,
                faces.c.box_width, faces.c.box_height)
         .where(faces.c.image_id == image_id, faces.c.project_id == project_id,
-               faces.c.state != "replaced").order_by(faces.c.id)).all()
+               faces.c.state.not_in(("replaced", "superseded"))).order_by(faces.c.id)).all()
     return [{"id": r.id, "state": r.state, "label": r.label,
              "box": {"left": r.box_left, "top": r.box_top, "width": r.box_width,
                      "height": r.box_height}} for r in rows]

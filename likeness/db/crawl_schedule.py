@@ -27,6 +27,7 @@ class CrawlTarget:
     category: str
     depth: int
     status: str
+    qid: str = ""
 
 
 def _due(now: dt.datetime):  # type: ignore[no-untyped-def]
@@ -60,10 +61,11 @@ def request_crawl(conn: Connection, project_id: int) -> None:
 
 def target(conn: Connection, project_id: int) -> CrawlTarget | None:
     row = conn.execute(select(projects.c.id, projects.c.category, projects.c.depth,
-                              projects.c.status).where(projects.c.id == project_id)).first()
+                              projects.c.status, projects.c.qid)
+                       .where(projects.c.id == project_id)).first()
     if row is None:
         return None
-    return CrawlTarget(row.id, row.category, row.depth, row.status)
+    return CrawlTarget(row.id, row.category, row.depth, row.status, row.qid)
 
 
 def mark_crawled(conn: Connection, project_id: int, started_at: dt.datetime,

@@ -647,6 +647,9 @@ def project_settings(conn: Connection, project_id: int) -> Any:
 
 
 def face_label(conn: Connection, face_id: int | None) -> str | None:
+    """The face's label while it is active (a face of a re-uploaded file's old version, or a
+    replaced box, confirms nothing any more)."""
     if face_id is None:
         return None
-    return conn.execute(select(faces.c.label).where(faces.c.id == face_id)).scalar()
+    return conn.execute(select(faces.c.label).where(faces.c.id == face_id,
+                                                    faces.c.state == "active")).scalar()

@@ -2,14 +2,15 @@
 
 Life of an image row: ``pending`` (found, or waiting for a retry at ``next_try_at``) -> claimed
 by one worker (lease_owner/lease_until; the status stays ``pending``, so an expired lease makes
-it claimable again) -> ``done`` (faces stored), ``skipped`` (not a photo) or, after its last
-allowed attempt, ``failed`` with ``error_kind``/``last_error`` kept for the web app, which may
-send it back to ``pending`` with :func:`retry_failed`.
+it claimable again) -> ``done`` (faces linked to its file's detections: likeness.db.files and
+faces_store), ``skipped`` (not a photo) or, after its last allowed attempt, ``failed`` with
+``error_kind``/``last_error`` kept for the web app, which may send it back to ``pending`` with
+:func:`retry_failed`. A re-uploaded file sends its ``done`` images back to ``pending``.
 
 Every write that ends a unit of work is guarded by ``lease_owner = me`` on the image row: the
 row lock taken by that UPDATE serialises two workers that both believe they hold an image (one
-with an expired lease), and the loser writes nothing. That, plus replacing the image's detector
-faces in the same transaction, is what makes processing idempotent.
+with an expired lease), and the loser writes nothing. That, plus linking the image's faces in
+the same transaction (``faces_store.link``, idempotent), is what makes processing idempotent.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, not_, or_, select, update
 
-from likeness.db import claims, faces_store
+from likeness.db import claims
 from likeness.db.schema import faces, images, projects, utcnow
 
 # A unit of work is claimed only for projects in this state (paused/archived are left alone).
@@ -43,18 +44,6 @@ class ClaimedImage:
     page_id: int
     title: str
     attempts: int  # attempts before this one
-
-
-@dataclass(frozen=True)
-class ThumbInfo:
-    """What imageinfo said about the file and the thumbnail the faces were found on."""
-
-    url: str
-    width: int
-    height: int
-    mime: str = ""
-    original_width: int | None = None
-    original_height: int | None = None
 
 
 @dataclass(frozen=True)
@@ -168,29 +157,6 @@ def _ours(image_id: int, owner: str) -> Any:
 
 
 # --- outcomes -----------------------------------------------------------------------------
-
-
-def record_done(conn: Connection, image_id: int, owner: str, thumb: ThumbInfo,
-                detected: Sequence[Any]) -> bool:
-    """Store the faces of an image and mark it done, in the caller's transaction.
-
-    ``detected`` are ``likeness.faces.types.DetectedFace``. Returns False (and writes nothing)
-    when the lease is no longer ours: another worker took the image over.
-    """
-    now = utcnow()
-    result = conn.execute(update(images).where(_ours(image_id, owner)).values(
-        status="done", faces_found=len(detected), processed_at=now,
-        thumb_url=thumb.url[:2000], thumb_width=thumb.width, thumb_height=thumb.height,
-        mime=thumb.mime[:100] or None, width=thumb.original_width, height=thumb.original_height,
-        error_kind=None, last_error=None, next_try_at=None,
-        attempts=images.c.attempts + 1, lease_owner=None, lease_until=None))
-    if result.rowcount != 1:
-        return False
-    project_id = conn.execute(
-        select(images.c.project_id).where(images.c.id == image_id)).scalar_one()
-    # Faces on seed images (the item's P18, files already depicting it) become seeds there.
-    faces_store.replace_detected(conn, image_id, project_id, detected)
-    return True
 
 
 def record_skipped(conn: Connection, image_id: int, owner: str, mime: str, reason: str) -> bool:

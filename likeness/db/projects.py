@@ -8,13 +8,14 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from likeness.db import crawl_schedule, jobs
+from likeness.db import crawl_schedule, faces_store, jobs, sources
+from likeness.db import files as file_rows
 from likeness.db.schema import faces, images, project_members, projects, users, utcnow
 
 STATUSES = ("active", "paused", "archived")
 # Settings an owner may change after creation (everything else is fixed or the worker's).
 SETTINGS = ("threshold", "depth", "status", "share_knowledge", "seed_outside_tree",
-            "add_region_to_existing", "members_can_send")
+            "add_region_to_existing", "members_can_send", "sources")
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,10 @@ def check_quota(conn: Connection, user_id: int, max_owned: int) -> None:
 
 def create(conn: Connection, *, owner_id: int, qid: str, label: str, category: str,
            description: str = "", reference_file: str | None = None, depth: int = 1,
-           threshold: float | None = None, max_owned: int | None = None) -> int:
-    """Insert the project, make its creator the owner and queue the first crawl at once.
+           threshold: float | None = None, max_owned: int | None = None,
+           source_kinds: tuple[str, ...] = ()) -> int:
+    """Insert the project (with the sources it opts into), make its creator the owner and
+    queue the first crawl at once.
 
     ``max_owned``: refuse (QuotaExceeded) when the owner already has that many projects. The
     owner's row is locked first, so two creations at once cannot both slip under the limit.
@@ -94,6 +97,7 @@ def create(conn: Connection, *, owner_id: int, qid: str, label: str, category: s
     )).inserted_primary_key[0]
     conn.execute(insert(project_members).values(
         project_id=project_id, user_id=owner_id, role="owner"))
+    sources.set_sources(conn, project_id, source_kinds)
     jobs.enqueue_crawl(conn, project_id, owner_id)
     return project_id
 
@@ -104,7 +108,9 @@ def get(conn: Connection, project_id: int) -> Project | None:
 
 
 def update_settings(conn: Connection, project_id: int, **values: Any) -> None:
-    """Change owner settings; resuming or deepening schedules a crawl now."""
+    """Change owner settings (``sources``: the full set of sources opted into); resuming,
+    deepening or adding a source schedules a crawl now; leaving the archive links the faces
+    whose encodings retention erased again."""
     unknown = set(values) - set(SETTINGS)
     if unknown:
         raise ValueError(f"not a project setting: {', '.join(sorted(unknown))}")
@@ -113,14 +119,19 @@ def update_settings(conn: Connection, project_id: int, **values: Any) -> None:
     if not values:
         return
     now = utcnow()
-    before = conn.execute(select(projects.c.share_knowledge, projects.c.seed_outside_tree)
+    before = conn.execute(select(projects.c.share_knowledge, projects.c.seed_outside_tree,
+                                 projects.c.status)
                           .where(projects.c.id == project_id)).first()
+    added = sources.set_sources(conn, project_id, values.pop("sources")) \
+        if "sources" in values else set()
     values = {**values, "last_activity_at": now}
     conn.execute(update(projects).where(projects.c.id == project_id).values(**values))
-    if values.get("status") == "active" or "depth" in values:
+    if values.get("status") == "active" or "depth" in values or added:
         crawl_schedule.request_crawl(conn, project_id)
     if before is None:
         return
+    if before.status == "archived" and values.get("status", "archived") != "archived":
+        faces_store.revive(conn, project_id)
     if "share_knowledge" in values and bool(values["share_knowledge"]) != before.share_knowledge:
         # Shared positives join or leave the model: retrain even without new answers.
         jobs.enqueue_train(conn, project_id, force=True)
@@ -129,8 +140,12 @@ def update_settings(conn: Connection, project_id: int, **values: Any) -> None:
 
 
 def delete_project(conn: Connection, project_id: int) -> bool:
-    """Delete the project; foreign keys cascade to every derived row (faces and encodings too)."""
-    return conn.execute(delete(projects).where(projects.c.id == project_id)).rowcount == 1
+    """Delete the project; foreign keys cascade to every derived row; the encodings of its
+    files go too unless another project uses them."""
+    page_ids = file_rows.page_ids_of(conn, project_id)
+    deleted = conn.execute(delete(projects).where(projects.c.id == project_id)).rowcount == 1
+    file_rows.forget_unneeded(conn, page_ids)
+    return deleted
 
 
 def list_for_user(conn: Connection, user_id: int, limit: int = 200) -> list[ProjectSummary]:

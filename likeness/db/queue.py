@@ -74,7 +74,7 @@ def askable(project_id: int, user_id: int, now: dt.datetime,
         faces.c.project_id == project_id,
         faces.c.label.is_(None),
         faces.c.state == "active",
-        faces.c.encoding.is_not(None),
+        faces.c.detection_id.is_not(None),  # encoded (an active face's detection has one)
         or_(faces.c.reserved_until.is_(None), faces.c.reserved_until < now,
             faces.c.reserved_by == user_id),
         not_skipped,
@@ -199,7 +199,7 @@ def _details(conn: Connection, ids: list[int], until: dt.datetime | None) -> lis
             select(faces.c.id, faces.c.image_id, faces.c.box_left, faces.c.box_top,
                    faces.c.box_width, faces.c.box_height)
             .where(faces.c.image_id.in_({row.image_id for row in rows}),
-                   faces.c.state != "replaced").order_by(faces.c.id)):
+                   faces.c.state.not_in(("replaced", "superseded"))).order_by(faces.c.id)):
         others.setdefault(o.image_id, []).append(
             (o.id, (o.box_left, o.box_top, o.box_width, o.box_height)))
     return [

@@ -1,8 +1,10 @@
 """The whole data model, as SQLAlchemy Core tables. Runs on MariaDB (ToolsDB) and SQLite.
 
-Data flows top to bottom: users create projects; the worker crawls a project's categories into
-images, detects faces on them and scores faces with a model run; people answer questions about
-faces (decisions, append-only); confirmed faces become edits to Commons; jobs and workers
+Data flows top to bottom: users create projects; the worker crawls a project's categories (and
+the sources it opted into) into images; each Commons file is detected once (``files`` and
+``detections``, shared by every project that includes it) and each project's images get faces
+that refer to those detections; a model run scores a project's faces; people answer questions
+about faces (decisions, append-only); confirmed faces become edits to Commons; jobs and workers
 coordinate the processes. Times are naive UTC. Every index names the query it serves.
 
 Alembic migrations in migrations/versions create exactly these tables (a test compares them).
@@ -191,6 +193,24 @@ project_categories = Table(
     sqlite_autoincrement=True,
 )
 
+project_sources = Table(
+    "project_sources", metadata,
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"),
+           primary_key=True, comment="The project"),
+    Column("kind", String(20), primary_key=True,
+           comment="commons_category (the item's P373 tree) | search (label search) | "
+                   "related (files depicting related items)"),
+    Column("added_at", DateTime, nullable=False, default=utcnow,
+           comment="When the owner opted in"),
+    Column("last_run_at", DateTime, comment="Start of the last listing of this source"),
+    Column("last_listed", Integer, comment="Files the last listing returned (capped)"),
+    Column("last_new", Integer, comment="Files the last listing added to the project"),
+    Column("capped", Boolean, nullable=False, default=False,
+           comment="The last listing stopped at the cap (sources.search_files)"),
+    CheckConstraint("kind IN ('commons_category','search','related')", name="kind"),
+    comment="Candidate sources beyond the category a project opted into",
+)
+
 images = Table(
     "images", metadata,
     Column("id", Integer, primary_key=True, comment="Image id"),
@@ -199,7 +219,8 @@ images = Table(
     Column("page_id", BigInteger, nullable=False, comment="Commons page id (MediaInfo M<id>)"),
     Column("title", String(255), nullable=False, comment="File title with the 'File:' prefix"),
     Column("origin", String(16), nullable=False, default="category",
-           comment="category (crawled) | reference (the item's P18) | depicts (P180 search)"),
+           comment="category (crawled tree) | reference (the item's P18) | depicts (P180 "
+                   "search) | search (label search) | related (depicts a related item)"),
     Column("status", String(16), nullable=False, default="pending",
            comment="pending | done | failed (gave up after retries) | skipped (not a photo)"),
     Column("attempts", SmallInteger, nullable=False, default=0,
@@ -211,20 +232,75 @@ images = Table(
     Column("width", Integer, comment="Original width in pixels"),
     Column("height", Integer, comment="Original height in pixels"),
     Column("mime", String(100), comment="MIME type of the original"),
-    Column("thumb_url", String(2000), comment="Thumbnail URL the faces were found on"),
+    Column("thumb_url", String(2000),
+           comment="Thumbnail URL the faces were found on (copied from files when linked)"),
     Column("thumb_width", Integer, comment="Width of the thumbnail used for detection"),
     Column("thumb_height", Integer, comment="Height of the thumbnail used for detection"),
     Column("faces_found", SmallInteger, comment="Faces the detector found"),
-    Column("processed_at", DateTime, comment="When detection finished"),
+    Column("processed_at", DateTime, comment="When the faces were linked to this project"),
     _created(),
     UniqueConstraint("project_id", "page_id"),
-    comment="Files of a project and their processing state",
+    comment="Files of a project and their processing state (detections live in files)",
     sqlite_autoincrement=True,
 )
 # Worker: claim pending images in order of readiness, across projects.
 Index("ix_images_status_next_try", images.c.status, images.c.next_try_at)
 # Project page: counts of images by status.
 Index("ix_images_project_status", images.c.project_id, images.c.status)
+# One file's images in every project: linking detections, files nobody needs any more.
+Index("ix_images_page", images.c.page_id)
+
+files = Table(
+    "files", metadata,
+    Column("id", Integer, primary_key=True, comment="File id"),
+    Column("page_id", BigInteger, nullable=False, unique=True,
+           comment="Commons page id (MediaInfo M<id>)"),
+    Column("title", String(255), nullable=False, comment="File title with the 'File:' prefix"),
+    Column("sha1", String(40),
+           comment="SHA-1 of the original the current detections were made on; NULL before "
+                   "the first detection (or detected before sha1s were kept: adopted at the "
+                   "next check)"),
+    Column("width", Integer, comment="Original width in pixels"),
+    Column("height", Integer, comment="Original height in pixels"),
+    Column("mime", String(100), comment="MIME type of the original"),
+    Column("thumb_url", String(2000), comment="Thumbnail URL the detector ran on"),
+    Column("thumb_width", Integer, comment="Width of that thumbnail"),
+    Column("thumb_height", Integer, comment="Height of that thumbnail"),
+    Column("faces_found", SmallInteger, comment="Faces the detector found on this version"),
+    Column("detected_at", DateTime, comment="When detection of this version finished"),
+    Column("checked_at", DateTime,
+           comment="When the sha1 was last compared with Commons (re-upload check)"),
+    *_lease(),
+    _created(),
+    comment="Commons files detected once and shared by every project that includes them",
+    sqlite_autoincrement=True,
+)
+# Re-upload check: a project's files checked longest ago first.
+Index("ix_files_checked", files.c.checked_at)
+
+detections = Table(
+    "detections", metadata,
+    Column("id", Integer, primary_key=True, comment="Detection id"),
+    Column("file_id", Integer, ForeignKey("files.id", ondelete="CASCADE"), nullable=False,
+           comment="The Commons file"),
+    Column("sha1", String(40),
+           comment="Version of the file (its original's SHA-1) the face was found on"),
+    Column("box_left", Float, nullable=False, comment="Left edge, fraction of image width"),
+    Column("box_top", Float, nullable=False, comment="Top edge, fraction of image height"),
+    Column("box_width", Float, nullable=False, comment="Width, fraction of image width"),
+    Column("box_height", Float, nullable=False, comment="Height, fraction of image height"),
+    Column("encoding", LargeBinary(512),
+           comment="128 float32 little-endian (512 bytes); NULL once no project needs it"),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"),
+           comment="NULL: the detector's, shared by every project; set: private to this "
+                   "project (a drawn box, or a duplicate detected before migration 0007)"),
+    _created(),
+    comment="Faces found on one version of a file, with their encodings (biometric data: "
+            "see retention); each project's faces refer to them",
+    sqlite_autoincrement=True,
+)
+# A file's current detections (linking a project's image, superseding a re-upload).
+Index("ix_detections_file", detections.c.file_id, detections.c.sha1)
 
 faces = Table(
     "faces", metadata,
@@ -237,12 +313,13 @@ faces = Table(
     Column("box_top", Float, nullable=False, comment="Top edge, fraction of image height"),
     Column("box_width", Float, nullable=False, comment="Width, fraction of image width"),
     Column("box_height", Float, nullable=False, comment="Height, fraction of image height"),
-    Column("encoding", LargeBinary(512),
-           comment="128 float32 little-endian (512 bytes); NULL while a drawn box waits"),
+    Column("detection_id", Integer, ForeignKey("detections.id", ondelete="SET NULL"),
+           comment="The detection holding this face's encoding; NULL while a drawn box waits"),
     Column("source", String(16), nullable=False, default="detector",
            comment="detector | manual (drawn by a person) | seed (provisional positive)"),
     Column("state", String(16), nullable=False, default="active",
-           comment="active | encoding (drawn box queued) | replaced (box edited) | error"),
+           comment="active | encoding (drawn box queued) | replaced (box edited) | error | "
+                   "superseded (the file was re-uploaded; kept for its decisions)"),
     Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL"),
            comment="Who drew the box (manual faces)"),
     Column("label", String(12),
@@ -260,11 +337,14 @@ faces = Table(
     Column("reserved_until", DateTime, comment="Reservation expiry (UTC)"),
     _created(),
     CheckConstraint("label IS NULL OR label IN ('yes','no','not_face')", name="label"),
-    comment="Faces found or drawn on images; encodings are biometric data (see retention)",
+    comment="A project's faces: a detection (box copied for the hot queries) and this "
+            "project's label, score, priority and reservation",
     sqlite_autoincrement=True,
 )
 # Faces of one image (classification context, idempotent re-processing).
 Index("ix_faces_image", faces.c.image_id)
+# Faces of a detection in every project (superseding a re-upload, retention).
+Index("ix_faces_detection", faces.c.detection_id)
 # Next face to ask in a project: unlabelled, by priority.
 Index("ix_faces_queue", faces.c.project_id, faces.c.label, faces.c.priority)
 # Review grid (proposals by score), counts and the score histogram.

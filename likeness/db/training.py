@@ -1,9 +1,10 @@
 """What a model run reads and writes: a project's faces as arrays, and the run's results.
 
-Only human answers train (faces.label is derived from decisions); seeds are provisional and
-train nothing; the shared prior is human-confirmed faces of the same Q-id from other projects
-that opted in. Scores and priorities are written in batches so a big project never holds one
-huge transaction.
+Encodings come from the detections the faces refer to (shared between projects that include the
+same file). Only human answers train (faces.label is derived from decisions); seeds are
+provisional and train nothing; the shared prior is human-confirmed faces of the same Q-id from
+other projects that opted in. Scores and priorities are written in batches so a big project never
+holds one huge transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from likeness.db.schema import decisions, faces, model_runs, projects, utcnow
+from likeness.db.schema import decisions, detections, faces, model_runs, projects, utcnow
 from likeness.model.encodings import stack
 
 WRITE_BATCH = 5000
@@ -37,10 +38,11 @@ class ProjectFaces:
 def load_faces(conn: Connection, project_id: int) -> ProjectFaces:
     """Every active, encoded face of the project, in id order."""
     rows = conn.execute(
-        select(faces.c.id, faces.c.image_id, faces.c.encoding, faces.c.label, faces.c.source,
-               faces.c.asked_at_random)
+        select(faces.c.id, faces.c.image_id, detections.c.encoding, faces.c.label,
+               faces.c.source, faces.c.asked_at_random)
+        .join(detections, detections.c.id == faces.c.detection_id)
         .where(faces.c.project_id == project_id, faces.c.state == "active",
-               faces.c.encoding.is_not(None))
+               detections.c.encoding.is_not(None))
         .order_by(faces.c.id)).all()
     return ProjectFaces(
         face_ids=np.array([r.id for r in rows], np.int64),
@@ -62,9 +64,10 @@ def shared_prior(conn: Connection, project_id: int, limit: int = MAX_SHARED) -> 
                                          projects.c.share_knowledge.is_(True),
                                          projects.c.id != project_id)
     rows = conn.execute(
-        select(faces.c.encoding).where(faces.c.project_id.in_(others), faces.c.label == "yes",
-                                       faces.c.source != "seed", faces.c.state == "active",
-                                       faces.c.encoding.is_not(None))
+        select(detections.c.encoding).join(detections, detections.c.id == faces.c.detection_id)
+        .where(faces.c.project_id.in_(others), faces.c.label == "yes",
+               faces.c.source != "seed", faces.c.state == "active",
+               detections.c.encoding.is_not(None))
         .order_by(faces.c.id.desc()).limit(limit)).scalars()
     return stack(rows)
 
@@ -83,7 +86,8 @@ def has_unscored_faces(conn: Connection, project_id: int) -> bool:
     """New encoded faces that no model run has scored yet."""
     return conn.execute(select(faces.c.id).where(
         faces.c.project_id == project_id, faces.c.state == "active",
-        faces.c.encoding.is_not(None), faces.c.model_run_id.is_(None)).limit(1)).first() is not None
+        faces.c.detection_id.is_not(None), faces.c.model_run_id.is_(None)).limit(1)
+    ).first() is not None
 
 
 def record_run(conn: Connection, project_id: int, *, last_decision: int, n_positive: int,

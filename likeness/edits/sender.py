@@ -5,9 +5,12 @@ Order of work for one edit (see likeness/db/edits.py for the states):
 1. claim it: 'sending' with a lease, committed before any HTTP request;
 2. read the live MediaInfo (always, so an edit interrupted by a crash is reconciled here:
    a P180=qid statement carrying our region after an earlier attempt is recorded as ours);
-3. decide: add (wbeditentity, P180 with its P2677 qualifier in one revision), qualify
-   (wbsetqualifier on an existing P180=qid without region, only if the project enabled it),
-   skip (already depicted), or remove (wbremoveclaims, only our own unchanged statement);
+3. decide: add (wbeditentity, P180 with its P2677 qualifier and its rank in one revision:
+   "preferred" when the face is the photo's main subject, likeness.edits.rank), qualify
+   (wbsetqualifier on an existing P180=qid without region, only if the project enabled it;
+   its rank is never touched), skip (already depicted, by P180=qid or by an item about the
+   person: a portrait's, a statue's; or the file page is protected), or remove
+   (wbremoveclaims, only our own unchanged statement);
 4. POST once; record revision id, statement id and the statement as written.
 
 Failures are mapped by ``likeness.wiki.errors.classify``: maxlag/throttling postpone the edit
@@ -30,15 +33,17 @@ from sqlalchemy import Engine
 
 from likeness.config import Config
 from likeness.db import edits as edit_rows
+from likeness.db import faces_store
 from likeness.db.edits import ConfirmedFace, Edit
 from likeness.db.schema import utcnow
 from likeness.edits.plan import choose_face
+from likeness.edits.rank import rank_for
 from likeness.faces.types import Box
 from likeness.retry import Failure, RetryPolicy
 from likeness.tokens import LoginRequired, OAuthUnavailable, fresh_access_token
 from likeness.wiki import writes
 from likeness.wiki.api import ActionApi
-from likeness.wiki.commons import MediaInfo, get_mediainfo
+from likeness.wiki.commons import MediaInfo, edit_protections, get_mediainfo
 from likeness.wiki.errors import (
     NewCsrfToken,
     Permanent,
@@ -52,6 +57,7 @@ from likeness.wiki.errors import (
 )
 from likeness.wiki.factory import SENDER, make_clients
 from likeness.wiki.statements import DEPICTS, REGION, Statement
+from likeness.wiki.wikidata import items_about
 
 log = logging.getLogger("likeness.edits")
 
@@ -197,21 +203,55 @@ class _Attempt:
                                   matching[0].id)
             if not self._face_still_confirmed():
                 return self._cancelled()
-            return self._qualify(entity, matching[0])
+            return self._unless_protected() or self._qualify(entity, matching[0])
+        about = self._depicted_more_specifically(entity)
+        if about:
+            return self._skip("depicted_more_specifically", f"The file already depicts {about}, "
+                              f"an item about {edit.qid} (a portrait, a statue...), so "
+                              f"P180={edit.qid} would repeat it.", None)
         if not self._face_still_confirmed():
             return self._cancelled()
-        return self._add(entity)
+        return self._unless_protected() or self._add(entity)
+
+    def _unless_protected(self) -> str | None:
+        """Skips the edit when the file page is edit-protected (one read before a write):
+        such files are left to people editing by hand."""
+        levels = edit_protections(self.api, [self.edit.page_id]).get(self.edit.page_id)
+        if not levels:
+            return None
+        return self._skip("protected", f"The file page is protected ({', '.join(levels)}); "
+                          "protected files are left to people editing by hand.", None)
+
+    def _depicted_more_specifically(self, entity: MediaInfo | None) -> str | None:
+        """The file's first other depicted item whose own item depicts, is mainly about or
+        commemorates the person (one Wikidata read, only when there are other items)."""
+        others = sorted(q for q in (entity.depicts_qids() if entity else set())
+                        if q != self.edit.qid)
+        if not others:
+            return None
+        wikidata = make_clients(self.s.cfg, use=SENDER).wikidata
+        about = items_about(wikidata, others, self.edit.qid)
+        return about[0] if about else None
 
     def _add(self, entity: MediaInfo | None) -> str:
         edit = self.edit
+        rank = self._rank()
         if not self._before_write("add"):
             return "lost"
         summary = edit_summary(self.s.cfg, "add", edit, self._label())
         revid, guid = self._post(lambda token: writes.add_depicts(
             self.api, edit.entity_id, edit.qid, edit.region, summary, token,
-            entity.lastrevid if entity else None, tags=self.s.cfg.edits.tags))
-        stmt = Statement(guid, DEPICTS, edit.qid, {REGION: [edit.region]} if edit.region else {})
+            entity.lastrevid if entity else None, tags=self.s.cfg.edits.tags, rank=rank))
+        stmt = Statement(guid, DEPICTS, edit.qid, {REGION: [edit.region]} if edit.region else {},
+                         rank)
         return self._done(stmt, revid, True)
+
+    def _rank(self) -> str:
+        """Preferred when the face is the photo's main subject (likeness.edits.rank)."""
+        with self.s.engine.connect() as conn:
+            boxes = faces_store.boxes_on_image(conn, self.edit.face_id) \
+                if self.edit.face_id is not None else None
+        return rank_for(*boxes) if boxes else "normal"
 
     def _qualify(self, entity: MediaInfo | None, target: Statement) -> str:
         edit = self.edit

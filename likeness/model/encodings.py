@@ -1,6 +1,6 @@
 """Face encodings as bytes (the database column) and as float32 arrays (the maths).
 
-One face is 128 little-endian float32 values, 512 bytes: the `faces.encoding` column.
+One face is 128 little-endian float32 values, 512 bytes: the `detections.encoding` column.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Commons reads: category members, image info, category info, depicts search, MediaInfo."""
+"""Commons reads: category members, image info, category info, search, protection, MediaInfo."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ from likeness.wiki.titles import category_title, file_title
 
 __all__ = [
     "CategoryInfo", "CategoryMember", "ImageInfo", "ImageInfos", "MediaInfo", "Missing",
-    "MissingFile", "SearchHit", "Statement", "category_info", "category_members",
-    "get_mediainfo", "image_infos", "search_depicts", "subcategories",
+    "MissingFile", "SearchHit", "SearchResult", "Statement", "category_info",
+    "category_members", "edit_protections", "file_sha1s", "get_mediainfo", "image_infos",
+    "search_count",
+    "search_depicts", "search_files", "subcategories",
 ]
 
 BATCH = 50                 # ids/titles per request; also imageinfo's 50-thumbnail limit
@@ -54,6 +56,7 @@ class ImageInfo:
     height: int
     mime: str
     size: int
+    sha1: str = ""                # of the original: a new one means the file was re-uploaded
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,7 @@ def _fetch_batch(api: ActionApi, key: str, batch: list[str], thumb_width: int,
                  found: dict[int, ImageInfo], by_title: dict[str, int],
                  missing: dict[tuple[str | None, int | None], MissingFile]) -> None:
     params = {"action": "query", "prop": "imageinfo", key: batch,
-              "iiprop": "url|size|mime", "iiurlwidth": int(thumb_width)}
+              "iiprop": "url|size|mime|sha1", "iiurlwidth": int(thumb_width)}
     for doc in api.continued(params):
         query = doc.get("query", {})
         aliases = {n["from"]: n["to"] for n in query.get("normalized", [])}
@@ -230,11 +233,63 @@ def _image_info(page: dict[str, Any], info: dict[str, Any]) -> ImageInfo:
         thumb_url=info.get("thumburl"), thumb_width=opt_int("thumbwidth"),
         thumb_height=opt_int("thumbheight"), width=int(info.get("width", 0)),
         height=int(info.get("height", 0)), mime=str(info.get("mime", "")),
-        size=int(info.get("size", 0)),
+        size=int(info.get("size", 0)), sha1=str(info.get("sha1", "")),
     )
 
 
-# ---- search --------------------------------------------------------------------------------
+def file_sha1s(api: ActionApi, pageids: Iterable[int]) -> dict[int, str]:
+    """The SHA-1 of each file's current original, by page id (missing files left out): a
+    changed one means the file was re-uploaded."""
+    out: dict[int, str] = {}
+    for batch in _batches([str(int(p)) for p in pageids]):
+        for doc in api.continued({"action": "query", "prop": "imageinfo", "iiprop": "sha1",
+                                  "pageids": batch}):
+            for page in _pages(doc):
+                infos = page.get("imageinfo") or []
+                if "pageid" in page and infos and infos[0].get("sha1"):
+                    out[int(page["pageid"])] = str(infos[0]["sha1"])
+    return out
+
+
+# ---- search ----------------------------------------------------------------------------
+
+class SearchResult(NamedTuple):
+    hits: list[SearchHit]
+    capped: bool                  # stopped at the limit (or CirrusSearch's window) with more left
+
+
+def search_files(
+    api: ActionApi, query: str, limit: int, *, newest_first: bool = False,
+    page_size: int = 500,
+) -> SearchResult:
+    """Files (namespace 6) CirrusSearch finds for ``query``, at most ``limit``; with
+    ``newest_first`` the most recent uploads come first (``srsort=create_timestamp_desc``),
+    so a capped re-run still sees new uploads. The index lags behind edits."""
+    limit = min(int(limit), SEARCH_WINDOW)
+    hits: list[SearchHit] = []
+    params: dict[str, Any] = {
+        "action": "query", "list": "search", "srsearch": query, "srnamespace": 6,
+        "srlimit": max(1, min(limit, page_size, 500)), "srprop": "", "srinfo": ""}
+    if newest_first:
+        params["srsort"] = "create_timestamp_desc"
+    for doc in api.continued(params):
+        for hit in doc.get("query", {}).get("search", []):
+            if len(hits) >= limit:
+                return SearchResult(hits, True)
+            hits.append(SearchHit(int(hit["pageid"]), hit["title"]))
+        more = doc.get("continue") or {}
+        if "sroffset" in more and (len(hits) >= limit or int(more["sroffset"])
+                                   + params["srlimit"] > SEARCH_WINDOW):
+            return SearchResult(hits, True)
+    return SearchResult(hits, False)
+
+
+def search_count(api: ActionApi, query: str) -> int:
+    """How many files CirrusSearch finds for ``query`` (its ``totalhits``)."""
+    doc = api.get({"action": "query", "list": "search", "srsearch": query, "srnamespace": 6,
+                   "srlimit": 1, "srprop": "", "srinfo": "totalhits"})
+    return int(doc.get("query", {}).get("searchinfo", {}).get("totalhits", 0))
+
 
 def search_depicts(
     api: ActionApi, qid: str, limit: int = 1000, *, page_size: int = 500
@@ -242,20 +297,26 @@ def search_depicts(
     """Files whose structured data says ``P180 = qid`` (CirrusSearch ``haswbstatement``).
     The index lags behind edits: never use this to confirm a write."""
     check_qid(qid)
-    limit = min(int(limit), SEARCH_WINDOW)
-    hits: list[SearchHit] = []
-    params = {"action": "query", "list": "search", "srsearch": f"haswbstatement:P180={qid}",
-              "srnamespace": 6, "srlimit": max(1, min(limit, page_size, 500)), "srprop": "",
-              "srinfo": ""}
-    for doc in api.continued(params):
-        for hit in doc.get("query", {}).get("search", []):
-            hits.append(SearchHit(int(hit["pageid"]), hit["title"]))
-            if len(hits) >= limit:
-                return hits
-        next_offset = int((doc.get("continue") or {}).get("sroffset", 0))
-        if next_offset + params["srlimit"] > SEARCH_WINDOW:
-            break
-    return hits
+    return search_files(api, f"haswbstatement:P180={qid}", limit, page_size=page_size).hits
+
+
+# ---- protection ----------------------------------------------------------------------------
+
+def edit_protections(api: ActionApi, pageids: Iterable[int]) -> dict[int, list[str]]:
+    """Edit protection of each page (``prop=info&inprop=protection``): the levels of its
+    ``edit`` restrictions, cascading ones included (``"sysop"``, ``"autoconfirmed"``...);
+    an empty list for an unprotected page."""
+    out: dict[int, list[str]] = {}
+    for batch in _batches([str(int(p)) for p in pageids]):
+        doc = api.get({"action": "query", "prop": "info", "inprop": "protection",
+                       "pageids": batch})
+        for page in _pages(doc):
+            if "pageid" not in page or "missing" in page:
+                continue
+            out[int(page["pageid"])] = [
+                str(p.get("level", "")) for p in page.get("protection") or []
+                if p.get("type") == "edit"]
+    return out
 
 
 # ---- MediaInfo -----------------------------------------------------------------------------

@@ -48,9 +48,15 @@ def with_fresh_token(api: ActionApi, send: Callable[[str], T], token: str | None
     return send(csrf_token(api))
 
 
-def depicts_statement(qid: str, region_pct: str | None) -> dict[str, Any]:
-    """The statement JSON for ``P180 = qid`` with an optional ``P2677`` region qualifier."""
+RANKS = ("normal", "preferred")
+
+
+def depicts_statement(qid: str, region_pct: str | None, rank: str = "normal") -> dict[str, Any]:
+    """The statement JSON for ``P180 = qid`` with an optional ``P2677`` region qualifier, at
+    ``rank`` ("preferred" is Commons' *prominent*)."""
     check_qid(qid)
+    if rank not in RANKS:
+        raise ValueError(f"rank must be one of {RANKS}, not {rank!r}")
     stmt: dict[str, Any] = {
         "mainsnak": {
             "snaktype": "value", "property": DEPICTS,
@@ -59,7 +65,7 @@ def depicts_statement(qid: str, region_pct: str | None) -> dict[str, Any]:
                                     "id": qid}},
         },
         "type": "statement",
-        "rank": "normal",
+        "rank": rank,
     }
     if region_pct is not None:
         Box.from_iiif(region_pct)  # a malformed region is never sent
@@ -79,12 +85,13 @@ def add_depicts(
     baserevid: int | None = None,
     *,
     tags: Sequence[str] = (),
+    rank: str = "normal",
 ) -> tuple[int, str]:
-    """Add ``P180 = qid`` (with its region, in the same revision) to ``mid`` by wbeditentity.
-    Works when the file has no MediaInfo yet (leave ``baserevid`` None then).
+    """Add ``P180 = qid`` (with its region and rank, in the same revision) to ``mid`` by
+    wbeditentity. Works when the file has no MediaInfo yet (leave ``baserevid`` None then).
     Returns (new revision id, the new statement's GUID)."""
     check_mid(mid)
-    data = {"claims": [depicts_statement(qid, region_pct)]}
+    data = {"claims": [depicts_statement(qid, region_pct, rank)]}
     doc = api.post(_write_params({
         "action": "wbeditentity", "id": mid,
         "data": json.dumps(data, separators=(",", ":")),

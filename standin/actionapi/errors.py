@@ -80,10 +80,13 @@ def editconflict() -> ApiError:
     return ApiError("editconflict", "Edit conflict.", _msg("edit-conflict", "Edit conflict."))
 
 
-def permissiondenied(blocked: bool = False) -> ApiError:
+def permissiondenied(blocked: bool = False, protected: bool = False) -> ApiError:
     if blocked:
         text = "You have been blocked from editing."
         return ApiError("permissiondenied", text, _msg("blockedtext", text))
+    if protected:
+        text = "This page has been protected to prevent editing or other actions."
+        return ApiError("permissiondenied", text, _msg("protectedpagetext", text))
     text = "You are not allowed to execute the action you have requested."
     return ApiError("permissiondenied", text, _msg("badaccess-group0", text))
 

@@ -113,7 +113,7 @@ def info_for(ctx: ApiContext, page: FilePage, props: set[str], want_w: int | Non
              want_h: int | None) -> dict[str, Any]:
     info: dict[str, Any] = {}
     if "timestamp" in props:
-        info["timestamp"] = page.timestamp
+        info["timestamp"] = page.uploaded or page.timestamp
     if "user" in props:
         info["user"] = page.uploader
     if "userid" in props:

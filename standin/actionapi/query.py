@@ -170,6 +170,11 @@ def _add_simple_props(ctx: ApiContext, page: dict[str, Any], props: list[str]) -
                      "pagelanguagehtmlcode": "en", "pagelanguagedir": "ltr",
                      "touched": f.timestamp if f else "2020-01-01T00:00:00Z",
                      "lastrevid": revid, "length": 1200})
+        if "protection" in ctx.multi("inprop"):
+            level = ctx.world.protections.get(f.pageid) if f else None
+            page["protection"] = ([{"type": "edit", "level": level, "expiry": "infinity"}]
+                                  if level else [])
+            page["restrictiontypes"] = ["edit", "move", "upload"] if f else ["edit", "move"]
 
 
 def _page_container(ctx: ApiContext, pages: list[dict[str, Any]]) -> Any:

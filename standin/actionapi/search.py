@@ -1,8 +1,11 @@
-"""list=search (and generator=search) over file titles and stored statements.
+"""list=search (and generator=search) over files: titles, descriptions, captions, statements.
 
 Supports the CirrusSearch keywords a depicts tool uses: ``haswbstatement:P180=Q1|P180=Q2``
-(OR inside one keyword, AND between keywords, ``-`` negates), ``incategory:Name`` and plain
-words matched against titles. The statement index is live unless a test freezes it
+(OR inside one keyword, AND between keywords, ``-`` negates), ``incategory:Name``,
+``filetype:bitmap`` (raster images; ``drawing`` for SVG), and words or ``"quoted phrases"``
+matched against the title, the description and the captions (case-insensitive). ``srsort``:
+``create_timestamp_desc``/``_asc`` order by upload time, anything else by page id (the
+stand-in has no relevance). The statement index is live unless a test freezes it
 (``World.freeze_search``), which imitates the search index lagging behind edits.
 """
 
@@ -16,6 +19,10 @@ from standin.actionapi.context import ApiContext
 from standin.naming import strip_namespace
 
 MAX_WINDOW = 10_000
+FILETYPES = {"bitmap": {"image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff",
+                        "image/bmp"},
+             "drawing": {"image/svg+xml"}}
+BY_UPLOAD = {"create_timestamp_desc": True, "create_timestamp_asc": False}
 
 
 def _terms(query: str) -> list[str]:
@@ -25,8 +32,9 @@ def _terms(query: str) -> list[str]:
         return query.split()
 
 
-def matches(ctx: ApiContext, query: str, namespaces: set[int]) -> list[tuple[int, str, int]]:
-    """(pageid, title, ns) of every page the query finds, in a stable order."""
+def matches(ctx: ApiContext, query: str, namespaces: set[int],
+            sort: str | None = None) -> list[tuple[int, str, int]]:
+    """(pageid, title, ns) of every page the query finds, in ``sort`` order (else by id)."""
     world = ctx.world
     index = world.statement_index()
     candidates: list[tuple[int, str, int]] = []
@@ -38,8 +46,17 @@ def matches(ctx: ApiContext, query: str, namespaces: set[int]) -> list[tuple[int
     for pageid, title, ns in candidates:
         if all(_term_ok(ctx, term, pageid, title, ns, index) for term in _terms(query)):
             result.append((pageid, title, ns))
-    result.sort()
+    if sort in BY_UPLOAD:
+        result.sort(key=lambda hit: (_uploaded(world, hit[0]), hit[0]),
+                    reverse=BY_UPLOAD[sort])
+    else:
+        result.sort()
     return result
+
+
+def _uploaded(world: Any, pageid: int) -> str:
+    page = world.files.get(pageid)
+    return page.timestamp if page else ""
 
 
 def _term_ok(ctx: ApiContext, term: str, pageid: int, title: str, ns: int,
@@ -54,11 +71,24 @@ def _term_ok(ctx: ApiContext, term: str, pageid: int, title: str, ns: int,
         wanted = {f"Category:{v.replace('_', ' ')}" for v in value.split("|")}
         page = ctx.world.files.get(pageid) if ns == 6 else None
         ok = bool(page and wanted & set(page.categories))
-    elif key in ("filetype", "filemime", "insource"):
+    elif key == "filetype" and value:
+        page = ctx.world.files.get(pageid) if ns == 6 else None
+        ok = bool(page and page.mime in FILETYPES.get(value.lower(), set()))
+    elif key in ("filemime", "insource"):
         ok = True  # accepted, not modelled
     else:
-        ok = term.lower() in strip_namespace(title).lower()
+        ok = term.lower() in _text(ctx, pageid, title, ns)
     return ok != negate
+
+
+def _text(ctx: ApiContext, pageid: int, title: str, ns: int) -> str:
+    """What words match: the title, and for files the description and captions."""
+    parts = [strip_namespace(title)]
+    page = ctx.world.files.get(pageid) if ns == 6 else None
+    if page is not None:
+        parts.append(page.description)
+        parts.extend(ctx.world.mediainfo[pageid].labels.values())
+    return "\n".join(parts).lower()
 
 
 def search(ctx: ApiContext, prefix: str = "sr") -> tuple[list[tuple[int, str, int]], int,
@@ -73,7 +103,7 @@ def search(ctx: ApiContext, prefix: str = "sr") -> tuple[list[tuple[int, str, in
         raise E.ApiError("toomanyresults" if offset < MAX_WINDOW else "badvalue",
                          f"Search is currently limited to {MAX_WINDOW} results per query.")
     with ctx.world.lock:
-        found = matches(ctx, query, namespaces)
+        found = matches(ctx, query, namespaces, ctx.get(f"{prefix}sort"))
     page = found[offset:offset + limit]
     nxt = {f"{prefix}offset": offset + limit} if offset + limit < len(found) else None
     return page, len(found), nxt

@@ -55,11 +55,15 @@ def _target(ctx: ApiContext, entity_id: str | None) -> Entity:
     return ctx.world.mediainfo[page.pageid]
 
 
-def _permitted(ctx: ApiContext) -> None:
+def _permitted(ctx: ApiContext, ent: Entity) -> None:
     if ctx.user is not None and ctx.user.blocked:
         raise E.permissiondenied(blocked=True)
     if ctx.grant is not None and "editpage" not in ctx.grant.grants:
         raise E.permissiondenied()
+    # A protected file page: "autoconfirmed" and "sysop" levels need that user group.
+    level = ctx.world.protections.get(ent.pageid) if ent.kind == "mediainfo" else None
+    if level and (ctx.user is None or level not in ctx.user.groups):
+        raise E.permissiondenied(protected=True)
     tags = ctx.multi("tags", None)
     bad = [t for t in tags if t not in ctx.world.catalog.registered_tags]
     if bad:
@@ -168,7 +172,7 @@ def wbcreateclaim(ctx: ApiContext) -> dict[str, Any]:
         raise E.missingparam("snaktype")
     with ctx.world.lock:
         ent = _target(ctx, entity_id)
-        _permitted(ctx)
+        _permitted(ctx, ent)
         _known_property(ctx, prop)
         value = _parse_value(ctx.get("value")) if snaktype == "value" else None
         try:
@@ -195,7 +199,7 @@ def wbsetqualifier(ctx: ApiContext) -> dict[str, Any]:
             raise E.missingparam("property")
         if not snaktype:
             raise E.missingparam("snaktype")
-        _permitted(ctx)
+        _permitted(ctx, ent)
         _known_property(ctx, prop)
         value = _parse_value(ctx.get("value")) if snaktype == "value" else None
         try:
@@ -236,7 +240,7 @@ def wbremoveclaims(ctx: ApiContext) -> dict[str, Any]:
         missing = [g for g in guids if ent.find(g) is None]
         if missing:
             raise E.no_such_claim("|".join(missing))
-        _permitted(ctx)
+        _permitted(ctx, ent)
         _check_conflict(ctx, ent, set(guids))
         for g in guids:
             ent.remove(g)
@@ -251,7 +255,7 @@ def wbsetlabel(ctx: ApiContext) -> dict[str, Any]:
     value = (ctx.get("value") or "").strip()
     with ctx.world.lock:
         ent = _target(ctx, ctx.get("id"))
-        _permitted(ctx)
+        _permitted(ctx, ent)
         _check_label(value)
         _check_conflict(ctx, ent, {f"label:{language}"})
         if value:
@@ -293,7 +297,7 @@ def wbeditentity(ctx: ApiContext) -> dict[str, Any]:
         raise E.ApiError("not-recognized", f"Unknown key in json: {unknown[0]}")
     with ctx.world.lock:
         ent = _target(ctx, ctx.get("id"))
-        _permitted(ctx)
+        _permitted(ctx, ent)
         clearing = ctx.has("clear")
         try:
             changes = _plan_edit(ctx, ent, data)

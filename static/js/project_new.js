@@ -37,6 +37,7 @@
     item.value = hit.qid;
     closeList();
     showItem(hit.qid);
+    item.dispatchEvent(new Event("change"));  // sources.js shows what each source would add
   }
 
   function renderHits(hits) {

@@ -1,4 +1,5 @@
-"""JSON look-ups for the project form: item search (autocomplete), item summary, category size.
+"""JSON look-ups for the project forms: item search (autocomplete), item summary, category size,
+and what each candidate source would add.
 
 Each answers within a few seconds even when the wiki is slow (webapp.lookups), so the form stays
 responsive; "unknown" is a valid answer.
@@ -22,6 +23,7 @@ from webapp.lookups import (
     normalize_category,
     parse_qid,
     search_items,
+    sources_preview,
 )
 from webapp.security import rate_limit
 
@@ -73,3 +75,28 @@ def category() -> Any:
     except BadInput as exc:
         api_error(400, "bad_category", str(exc))
     return jsonify({"category": category_preview(config(), name).to_json()})
+
+
+@bp.get("/sources/preview")
+@login_required
+@rate_limit("wiki")
+def sources() -> Any:
+    """Counts of the candidate sources for an item, shown before the owner opts in."""
+    try:
+        qid = parse_qid(request.args.get("item", ""))
+    except BadInput as exc:
+        api_error(400, "bad_item", str(exc))
+    category = None
+    if request.args.get("category"):
+        try:
+            category = normalize_category(request.args["category"])
+        except BadInput as exc:
+            api_error(400, "bad_category", str(exc))
+    try:
+        preview = sources_preview(config(), qid, category, _language())
+    except LookupUnavailable:
+        api_error(503, "wiki_unavailable", "Commons or Wikidata did not answer in time; try "
+                                           "again.")
+    if preview is None:
+        api_error(404, "no_such_item", f"There is no Wikidata item {qid}.")
+    return jsonify(preview)

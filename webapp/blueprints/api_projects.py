@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify
 from flask_babel import get_locale
 
-from likeness.db import images, invites, members, projects
+from likeness.db import images, invites, members, projects, sources
 from likeness.db.leaderboard import leaderboard
 from webapp.access import current_user, login_required, member_required, public
 from webapp.api import api_error, json_body
@@ -17,7 +17,14 @@ from webapp.context import config, engine
 from webapp.invite_input import parse_invite_options
 from webapp.project_input import InputErrors, parse_settings, quota_message, start_project
 from webapp.security import rate_limit
-from webapp.serialize import entry_json, invite_json, member_json, project_json, summary_json
+from webapp.serialize import (
+    entry_json,
+    invite_json,
+    member_json,
+    project_json,
+    source_json,
+    summary_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,23 +70,30 @@ def create_project() -> Any:
     except projects.QuotaExceeded as exc:
         api_error(409, "quota_exceeded", quota_message(exc.limit))
     with engine().connect() as conn:
-        project = projects.get(conn, project_id)
+        body = {"project": _project(conn, project_id, "owner"), "warnings": prepared.warnings}
     log.info("project.created", extra={"project": project_id, "user": user.id})
-    body = {"project": project_json(project, "owner"), "warnings": prepared.warnings}
     return jsonify(body), 201
+
+
+def _project(conn: Any, project_id: int, role: str) -> dict[str, Any]:
+    """A project with the sources it opted into (and what their last listing found)."""
+    project = projects.get(conn, project_id)
+    assert project is not None
+    return {**project_json(project, role),
+            "sources": [source_json(s) for s in sources.of_project(conn, project_id)]}
 
 
 @bp.get("/projects/<int:project_id>")
 @member_required()
 def get_project(project_id: int) -> Any:
-    body: dict[str, Any] = {"project": project_json(g.project, g.role)}
-    if g.role == "owner":
-        quotas = config().quotas
-        with engine().connect() as conn:
-            files = images.count(conn, project_id)
-        body["limits"] = {"files_per_project": quotas.files_per_project, "files": files,
-                          "max_depth": quotas.max_depth,
-                          "projects_per_user": quotas.projects_per_user}
+    with engine().connect() as conn:
+        body: dict[str, Any] = {"project": _project(conn, project_id, g.role)}
+        if g.role == "owner":
+            quotas = config().quotas
+            body["limits"] = {"files_per_project": quotas.files_per_project,
+                              "files": images.count(conn, project_id),
+                              "max_depth": quotas.max_depth,
+                              "projects_per_user": quotas.projects_per_user}
     return jsonify(body)
 
 
@@ -94,8 +108,7 @@ def update_project(project_id: int) -> Any:
         return _invalid(exc)
     with engine().begin() as conn:
         projects.update_settings(conn, project_id, **values)
-        project = projects.get(conn, project_id)
-    return jsonify({"project": project_json(project, g.role)})
+        return jsonify({"project": _project(conn, project_id, g.role)})
 
 
 @bp.delete("/projects/<int:project_id>")

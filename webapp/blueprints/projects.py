@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from likeness.db import images, members, projects
+from likeness.db import images, members, projects, sources
 from webapp.access import current_user, login_required, member_required
 from webapp.blueprints import progress
 from webapp.context import config, engine
@@ -23,10 +23,16 @@ STATUS_ACTIONS = {"pause": "paused", "resume": "active", "archive": "archived",
                   "unarchive": "paused"}
 
 
+def _new_page(form: object, errors: dict[str, str], **extra: object) -> str:
+    return render_template("projects/new.html", form=form, errors=errors,
+                           source_kinds=sources.KINDS, cap=config().sources.search_files,
+                           **extra)
+
+
 @bp.get("/new")
 @login_required
 def new() -> str:
-    return render_template("projects/new.html", form={}, errors={})
+    return _new_page(request.form, {})
 
 
 @bp.post("/new")
@@ -39,11 +45,9 @@ def create() -> object:
         project_id, prepared = start_project(config(), engine(), user.id, request.form,
                                              str(get_locale() or "en"))
     except InputErrors as exc:
-        return render_template("projects/new.html", form=request.form, errors=exc.errors,
-                               confirm_not_human=exc.confirm_not_human), 422
+        return _new_page(request.form, exc.errors, confirm_not_human=exc.confirm_not_human), 422
     except projects.QuotaExceeded as exc:
-        return render_template("projects/new.html", form=request.form,
-                               errors={"quota": quota_message(exc.limit)}), 409
+        return _new_page(request.form, {"quota": quota_message(exc.limit)}), 409
     log.info("project.created", extra={"project": project_id, "user": user.id})
     if "category_size_unknown" in prepared.warnings:
         flash(_("Commons did not say how big the category is; the worker will find out."),
@@ -66,19 +70,24 @@ def settings(project_id: int) -> str:
 
 
 def _settings_page(errors: dict[str, str]) -> str:
-    """The settings form, with this site's limits and where the project stands against them."""
+    """The settings form: the sources opted into, this site's limits and where the project
+    stands against them."""
     with engine().connect() as conn:
+        opted = sources.of_project(conn, g.project.id)
         usage = {"files": images.count(conn, g.project.id),
                  "projects": projects.count_owned(conn, g.project.owner_id)}
     return render_template("projects/settings.html", project=g.project, errors=errors,
-                           quotas=config().quotas, usage=usage)
+                           sources={s.kind: s for s in opted}, source_kinds=sources.KINDS,
+                           cap=config().sources.search_files, quotas=config().quotas,
+                           usage=usage)
 
 
 @bp.post("/<int:project_id>/settings")
 @member_required("owner")
 @rate_limit("write")
 def save_settings(project_id: int) -> object:
-    form = {k: v for k, v in request.form.items() if k != "status"}
+    form = {k: v for k, v in request.form.items() if k not in ("status", "sources")}
+    form["sources"] = request.form.getlist("sources")
     try:
         values = parse_settings(form, checkboxes=True, max_depth=config().quotas.max_depth)
     except InputErrors as exc:
