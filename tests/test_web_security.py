@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from likeness.config import REPO_ROOT
 from tests import factories
 from tests.fixtures.web import ORIGIN, csrf_form, csrf_headers, login
-from webapp.security import LIMITS, RateLimiter, content_security_policy, safe_next
+from webapp.security import LIMITS, Limit, RateLimiter, content_security_policy, safe_next
 
 META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 HIDDEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -338,3 +339,21 @@ def test_activity_is_recorded_once_a_day(user_client, engine):
     with engine.connect() as conn:
         assert first is not None
         assert conn.execute(select(users.c.last_seen_at)).scalar() == first
+
+
+def test_threads_that_lease_at_once_spend_every_token_they_took(engine):
+    """Threads of one process miss the local lease together and each take a lease from the
+    database; one that finds the bucket empty uses the tokens the others took instead of
+    refusing the request (it was: six simultaneous logins from one address got a 429)."""
+    limiter = RateLimiter({"g": Limit(rate=1e-6, burst=20.0, lease=10)}, engine)
+    start = threading.Barrier(3)
+
+    def one() -> float:
+        start.wait()
+        return limiter.hit("g", "a1", now=100.0)
+
+    with ThreadPoolExecutor(3) as pool:
+        first = list(pool.map(lambda _: one(), range(3)))
+    rest = [limiter.hit("g", "a1", now=100.0) for _ in range(20)]
+    assert first == [0.0] * 3
+    assert rest.count(0.0) == 17 and all(wait > 0 for wait in rest[17:])  # 20 in all, not 30

@@ -216,8 +216,14 @@ class RateLimiter:
             if len(self._leased) + len(self._refused) >= self.max_keys:
                 self._leased.clear()  # unspent leases are only lost, never doubled
                 self._refused.clear()
+            # Threads of this process may lease at once: their tokens add up, and a refusal
+            # by the database still leaves this request the tokens another thread took.
+            left, until = self._leased.get(key, (0, 0.0))
             if granted > 1:
-                self._leased[key] = (granted - 1, now + LEASE_SECONDS)
+                self._leased[key] = (left + granted - 1, now + LEASE_SECONDS)
+            elif wait and left > 0 and now < until:
+                self._leased[key] = (left - 1, until)
+                return 0.0
             elif wait:
                 self._refused[key] = now + wait
         return wait
@@ -225,16 +231,16 @@ class RateLimiter:
     def _local(self, key: tuple[str, str], now: float) -> float | None:
         """Answer from this process's state when it can: a leased token or a known refusal."""
         with self._lock:
+            left, until = self._leased.get(key, (0, 0.0))
+            if left > 0 and now < until:  # tokens taken already come first
+                self._leased[key] = (left - 1, until)
+                return 0.0
+            self._leased.pop(key, None)
             refused_until = self._refused.get(key)
             if refused_until is not None:
                 if now < refused_until:
                     return refused_until - now
                 del self._refused[key]
-            left, until = self._leased.get(key, (0, 0.0))
-            if left > 0 and now < until:
-                self._leased[key] = (left - 1, until)
-                return 0.0
-            self._leased.pop(key, None)
         return None
 
 
