@@ -31,7 +31,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,9 @@ from likeness.model import run as model_run  # noqa: E402
 GOAL_PRECISION, GOAL_RECALL = 0.98, 0.90
 BUDGET = 30
 SEND_PRECISION = 0.99
+GRID_SIZE = 12     # faces per "Are these all <label>?" page in the classify page
+GRID_MIN = 3       # proposals needed before the classify page shows a grid
+REVIEW_PAGE = 24   # faces per review page (likeness.db.review.PAGE_SIZE)
 
 
 @dataclass
@@ -85,18 +88,35 @@ def build_category(fs: face_dataset.FaceSet, target: str,
     return Category(target, fs.encodings, fs.face_image, truth, single), notes
 
 
+def own_category(mixed: Category) -> Category:
+    """The person's own category: only the images with a face of the target (their photos and
+    the group photos they are on), with every face of those images."""
+    keep = np.isin(mixed.image_ids, mixed.image_ids[mixed.truth])
+    return Category(mixed.target, mixed.encodings[keep], mixed.image_ids[keep],
+                    mixed.truth[keep], mixed.single[keep])
+
+
 @dataclass
 class Trace:
-    answers: list[int]
-    precision: list[float]
+    """What would be sent after each step of a simulated session, and what it cost."""
+
+    answers: list[int]          # single-face answers so far
+    actions: list[int]          # answers + grid clicks (one per face clicked out, one per page)
+    precision: list[float]      # of confirmed + proposed faces (what would be sent)
     recall: list[float]
     proposals: list[int]
     estimate: list[float | None]
     proposal_precision: list[float | None]
+    done: list[bool]
+    notes: list[str] = field(default_factory=list)
     audit: dict | None = None
+    n_targets: int = 0
+    single_drop: float = 0.0    # largest fall in recall that one answer alone would cause
+    sent_correct: int = 0       # correct statements after the session and a final review
+    total_actions: int = 0      # every action of the session and its final review
 
-    def first_reaching(self) -> int | None:
-        for n, p, r in zip(self.answers, self.precision, self.recall, strict=True):
+    def first_reaching(self, cost: list[int] | None = None) -> int | None:
+        for n, p, r in zip(cost or self.answers, self.precision, self.recall, strict=True):
             if p >= GOAL_PRECISION and r >= GOAL_RECALL:
                 return n
         return None
@@ -106,6 +126,16 @@ class Trace:
         i = max(j for j, a in enumerate(self.answers) if a <= n)
         return self.precision[i], self.recall[i]
 
+    def worst_recall_drop(self) -> float:
+        """Largest fall in recall of what would be sent from one check to the next, or that
+        one answer alone would cause."""
+        r = np.asarray(self.recall)
+        steps = float((r[:-1] - r[1:]).max()) if len(r) > 1 else 0.0
+        return max(0.0, steps, self.single_drop)
+
+    def actions_per_statement(self) -> float:
+        return self.total_actions / max(self.sent_correct, 1)
+
 
 def measure(cat: Category, labels: np.ndarray, proposed: np.ndarray) -> tuple[float, float]:
     sent = (labels == model_run.YES) | proposed
@@ -114,66 +144,126 @@ def measure(cat: Category, labels: np.ndarray, proposed: np.ndarray) -> tuple[fl
     return precision, tp / int(cat.truth.sum())
 
 
-def by_priority(priority: np.ndarray, k: int) -> np.ndarray:
+def by_priority(priority: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
     """The first k faces of the queue, as the database reads it (NaN = labelled, never)."""
     order = np.argsort(priority, kind="stable")
-    return order[~np.isnan(priority[order])][:k]
+    order = order[~np.isnan(priority[order])]
+    if allowed is not None:
+        order = order[allowed[order]]
+    return order[:k]
+
+
+def review_clicks(cat: Category, faces: np.ndarray) -> int:
+    """Final review of proposals in pages of REVIEW_PAGE: one click per page and per wrong face."""
+    n = len(faces)
+    return -(-n // REVIEW_PAGE) + int((~cat.truth[faces]).sum()) if n else 0
 
 
 def simulate(cat: Category, method: str, rng: np.random.Generator, batch: int,
              max_answers: int | None = None) -> Trace:
-    """Answer questions from ground truth until every face is labelled (or max_answers)."""
+    """A perfect labeller drives a session until the tool says done (or every face is answered).
+
+    ours: answers single questions in the queue's order; whenever the model has at least
+    GRID_MIN proposals (or some, and nothing uncertain is left), confirms a grid of up to
+    GRID_SIZE of them, clicking out the wrong ones. baseline: random questions (WikiVisage has
+    no grid), until what it would send reaches the goal. Both end with a review of what is
+    still proposed: only human-confirmed faces are sent.
+    """
     n = len(cat.truth)
     limit = n if max_answers is None else min(n, max_answers)
     labels = np.full(n, model_run.UNLABELLED, np.int8)
-    trace = Trace([], [], [], [], [], [])
-    answered = 0
-    seed_face = None
+    trace = Trace([], [], [], [], [], [], [], [], n_targets=int(cat.truth.sum()))
+    answered = actions = 0
     seed_mask = np.zeros(n, bool)
     random_asked = np.zeros(n, bool)
+    in_grid = np.zeros(n, bool)
     if method == "ours":
-        seed_face = int(rng.choice(np.flatnonzero(cat.single)))
-        seed_mask[seed_face] = True
+        seed_mask[int(rng.choice(np.flatnonzero(cat.single)))] = True
 
-    def record(proposed: np.ndarray, estimate: float | None) -> None:
+    def record(proposed: np.ndarray, estimate: float | None, done: bool,
+               note: str = "") -> None:
         p, r = measure(cat, labels, proposed)
         trace.answers.append(answered)
+        trace.actions.append(actions)
         trace.precision.append(p)
         trace.recall.append(r)
         trace.proposals.append(int(proposed.sum()))
         trace.estimate.append(estimate)
         trace.proposal_precision.append(
             float(cat.truth[proposed].mean()) if proposed.any() else None)
+        trace.done.append(done)
+        trace.notes.append(note)
 
+    def answer(faces: np.ndarray) -> None:
+        labels[faces] = np.where(cat.truth[faces], model_run.YES, model_run.NO)
+
+    proposed = np.zeros(n, bool)
     while answered < limit:
         labelled = labels != model_run.UNLABELLED
-        confirmed = labels == model_run.YES
         if method == "baseline":
-            proposed = baseline.proposals(cat.encodings, cat.image_ids, labelled, confirmed)
-            record(proposed, None)
+            proposed = baseline.proposals(cat.encodings, cat.image_ids, labelled,
+                                          labels == model_run.YES)
+            record(proposed, None, False)
+            if trace.first_reaching() is not None:
+                break
             ask = baseline.select_next(labelled, batch, rng)
         else:
             result = model_run.run(cat.encodings, cat.image_ids, labels, seed_mask=seed_mask,
-                                   random_asked=random_asked, rng=rng)
-            if result.model is None:
-                record(result.proposed, None)
-                if seed_face is not None:  # the product's cold-start order: seed, then nearest
-                    ask = by_priority(result.priority, batch)
-                else:
-                    ask = baseline.select_next(labelled, batch, rng)
-                    random_asked[ask] = True
+                                   random_asked=random_asked, fit_mask=~in_grid, rng=rng)
+            proposed = result.proposed
+            left = result.work_left
+            done = left is not None and left.done
+            model = result.model
+            record(proposed, model.precision_estimate if model else None, done,
+                   f"uncertain {left.n_uncertain} left {left.expected_left:.2f}" if left else "")
+            if model is not None:
+                trace.audit = model.calibration.get("audit")
+            # the grid's faces, as the database selects them (progress.grid_floor)
+            floor = min(model.threshold, model_run.LIKELY) if model else 2.0
+            likely = ~labelled & (result.stored_scores >= floor)
+            n_prop = int(likely.sum())
+            if n_prop >= GRID_MIN or (n_prop and done):
+                prop = np.flatnonzero(likely)
+                grid = prop[np.argsort(-result.scores[prop], kind="stable")][:GRID_SIZE]
+                answer(grid)
+                in_grid[grid] = True
+                actions += 1 + int((~cat.truth[grid]).sum())
+                continue
+            if done:
+                break
+            # what the database queue does: ORDER BY priority (unlikely faces left out when done)
+            ask = by_priority(result.priority, batch)
+            if model is None and not seed_mask.any():
+                ask = baseline.select_next(labelled, batch, rng)
+                random_asked[ask] = True
             else:
-                record(result.proposed, result.model.precision_estimate)
-                # what the database queue does: ORDER BY priority
-                ask = by_priority(result.priority, batch)
                 random_asked[ask] = result.random_pick[ask]
-                trace.audit = result.model.calibration.get("audit")
-        for i in ask:
-            labels[i] = model_run.YES if cat.truth[i] else model_run.NO
+            if not len(ask):
+                break
+            if model is not None:
+                probe_single_answers(cat, labels, ask, result, trace, seed_mask, in_grid)
+        answer(ask)
         answered += len(ask)
-    if answered >= n:
-        record(np.zeros(n, bool), None)
+        actions += len(ask)
+    left = np.flatnonzero(proposed & (labels == model_run.UNLABELLED))
+    trace.total_actions = actions + review_clicks(cat, left)
+    trace.sent_correct = int(((labels == model_run.YES) & cat.truth).sum()
+                             + cat.truth[left].sum())
     return trace
+
+
+def probe_single_answers(cat: Category, labels: np.ndarray, ask: np.ndarray,
+                         result: model_run.RunResult, trace: Trace, seed_mask: np.ndarray,
+                         in_grid: np.ndarray) -> None:
+    """How far each of the next answers alone would lower the recall of what would be sent."""
+    before = measure(cat, labels, result.proposed)[1]
+    for face in ask:
+        alone = labels.copy()
+        alone[face] = model_run.YES if cat.truth[face] else model_run.NO
+        after = model_run.run(cat.encodings, cat.image_ids, alone, seed_mask=seed_mask,
+                              fit_mask=~in_grid, rng=np.random.default_rng(0))
+        trace.single_drop = max(trace.single_drop,
+                                before - measure(cat, alone, after.proposed)[1])
 
 
 def time_scoring(cat: Category, repeats: int = 3) -> tuple[float, float, int]:
@@ -221,10 +311,63 @@ def fmt(n: int | None) -> str:
     return "never" if n is None else str(n)
 
 
+@dataclass
+class Outcome:
+    """One simulated session of one method on one category, as the summary needs it."""
+
+    need: int | None            # answers until what it would send reaches the goal
+    need_actions: int | None    # all actions until then
+    min_precision: float
+    recall_drop: float
+    per_statement: float        # actions per correct statement at the end of the session
+    answers: int
+    done: bool                  # the tool said "done for now" before the end
+    missed_at_done: int         # targets neither confirmed nor proposed when it first said so
+    targets: int
+
+
+def outcome(trace: Trace) -> Outcome:
+    first_done = trace.done.index(True) if any(trace.done) else -1
+    return Outcome(trace.first_reaching(), trace.first_reaching(trace.actions),
+                   min(trace.precision), trace.worst_recall_drop(),
+                   trace.actions_per_statement(), trace.answers[-1], any(trace.done),
+                   round((1 - trace.recall[first_done]) * trace.n_targets) if any(trace.done)
+                   else 0, trace.n_targets)
+
+
+def split_halves(people: list[str], seed: int) -> tuple[list[str], list[str]]:
+    """Two fixed halves of the people: constants are chosen on A, B checks them."""
+    shuffled = list(np.random.default_rng([seed, 99]).permutation(people))
+    return sorted(shuffled[::2]), sorted(shuffled[1::2])
+
+
+def summarise(name: str, rows: dict[str, dict[str, Outcome]]) -> None:
+    """Median and worst answers to the goal, actions per statement, precision, recall drops."""
+    def med(values: list[float]) -> str:
+        return f"{np.median(values):.2f}" if values else "-"
+
+    for kind in ("mixed", "own"):
+        ours = [r[f"ours/{kind}"] for r in rows.values()]
+        base = [r[f"baseline/{kind}"] for r in rows.values()]
+        need = [o.need if o.need is not None else 10**6 for o in ours]
+        print(f"  {name} {kind:5}: ours answers to goal median {np.median(need):.0f}, worst "
+              f"{max(need)} | actions to goal median "
+              f"{med([o.need_actions or 10**6 for o in ours])} | actions per correct statement "
+              f"median {med([o.per_statement for o in ours])}, worst "
+              f"{max(o.per_statement for o in ours):.2f} | lowest precision "
+              f"{min(o.min_precision for o in ours):.3f} | largest recall drop "
+              f"{max(o.recall_drop for o in ours):.2f} | said done "
+              f"{sum(o.done for o in ours)}/{len(ours)}, missing then "
+              f"{sum(o.missed_at_done for o in ours)} of {sum(o.targets for o in ours)} targets")
+        print(f"  {name} {kind:5}: baseline answers to goal median "
+              f"{med([o.need or 10**6 for o in base])} | actions per correct statement median "
+              f"{med([o.per_statement for o in base])}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--faces", type=Path, required=True, help="the labelled faces folder")
-    ap.add_argument("--people", type=int, default=12, help="number of target people (>= 10)")
+    ap.add_argument("--people", type=int, default=30, help="number of target people")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=5, help="answers between retrainings")
     ap.add_argument("--cache", type=Path, default=Path(__file__).parent / ".cache",
@@ -243,47 +386,37 @@ def main(argv: list[str] | None = None) -> int:
     eligible = sorted(p for p, c in counts.items() if c >= args.min_photos)
     rng = np.random.default_rng(args.seed)
     targets = sorted(rng.choice(eligible, size=min(args.people, len(eligible)), replace=False))
+    halves = split_halves(targets, args.seed)
 
-    methods = ("baseline", "ours", "ours-noseed")
-    head = (f"{'target':26} {'faces':>5} | " + " | ".join(
-        f"{m:>11}: need  P@30  R@30" for m in methods) + " | minP base  ours")
-    print(head)
+    print(f"{'target':26} {'half':4} {'kind':5} {'faces':>5} | ours: need  acts  act/st  minP  "
+          f"drop  done | base: need  act/st")
     all_notes: list[str] = []
     est_pairs: list[tuple[float, float]] = []
-    ratios, ratios_noseed, ours_min_p, ours_p30, base_p30 = [], [], [], [], []
-    for target in targets:
-        cat, notes = build_category(fs, target, args.strict_groups)
+    rows: dict[str, dict[str, Outcome]] = {}
+    for i, target in enumerate(targets):
+        mixed, notes = build_category(fs, target, args.strict_groups)
         all_notes += notes
-        traces = {m: simulate(cat, m, np.random.default_rng([args.seed, i]), args.batch)
-                  for i, m in enumerate(methods)}
-        cells = []
-        for m in methods:
-            p30, r30 = traces[m].at(BUDGET)
-            cells.append(f"{'':>11}  {fmt(traces[m].first_reaching()):>4}  {p30:.2f}  {r30:.2f}")
-        ours = traces["ours"]
-        min_p = min(ours.precision)
-        min_base = min(traces["baseline"].precision)
-        for e, a in zip(ours.estimate, ours.proposal_precision, strict=True):
-            if e is not None and a is not None:
-                est_pairs.append((e, a))
-        print(f"{target:26} {int(cat.truth.sum()):>5} | " + " | ".join(cells)
-              + f" | {min_base:9.3f} {min_p:5.3f}")
-        nb, no, nn = (traces[m].first_reaching() or len(cat.truth) for m in methods)
-        ratios.append(no / nb)
-        ratios_noseed.append(nn / nb)
-        ours_min_p.append(min_p)
-        ours_p30.append(ours.at(BUDGET)[0])
-        base_p30.append(traces["baseline"].at(BUDGET)[0])
+        rows[target] = {}
+        for kind, cat in (("mixed", mixed), ("own", own_category(mixed))):
+            traces = {m: simulate(cat, m, np.random.default_rng([args.seed, i, j]), args.batch)
+                      for j, m in enumerate(("baseline", "ours"))}
+            for m, trace in traces.items():
+                rows[target][f"{m}/{kind}"] = outcome(trace)
+            for e, a in zip(traces["ours"].estimate, traces["ours"].proposal_precision,
+                            strict=True):
+                if e is not None and a is not None:
+                    est_pairs.append((e, a))
+            o, b = rows[target][f"ours/{kind}"], rows[target][f"baseline/{kind}"]
+            half = "A" if target in halves[0] else "B"
+            print(f"{target:26} {half:4} {kind:5} {int(cat.truth.sum()):>5} | "
+                  f"{fmt(o.need):>10} {fmt(o.need_actions):>5} {o.per_statement:7.2f} "
+                  f"{o.min_precision:5.3f} {o.recall_drop:5.2f} {'yes' if o.done else 'no':>5} | "
+                  f"{fmt(b.need):>10} {b.per_statement:7.2f}")
 
     print()
-    print(f"median answers ratio ours/baseline:        {np.median(ratios):.3f} "
-          f"(target <= 0.5; {sum(r <= 0.5 for r in ratios)}/{len(ratios)} people)")
-    print(f"median answers ratio ours-noseed/baseline: {np.median(ratios_noseed):.3f}")
-    print(f"ours: median precision of what it would send after {BUDGET} answers "
-          f"{np.median(ours_p30):.3f}; lowest at any point {min(ours_min_p):.3f} "
-          f"(target >= {SEND_PRECISION}; {sum(p >= SEND_PRECISION for p in ours_min_p)}"
-          f"/{len(ours_min_p)} people never below)")
-    print(f"baseline: median precision after {BUDGET} answers {np.median(base_p30):.3f}")
+    for name, half in zip(("half A", "half B"), halves, strict=True):
+        summarise(name, {t: rows[t] for t in half})
+    summarise("all   ", rows)
     if est_pairs:
         e, a = np.array(est_pairs).T
         print(f"ours: precision estimate vs actual precision of the proposals over "

@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from likeness.db import boxes, decisions, queue, review
+from likeness.db import boxes, decisions, progress, queue, review
 from likeness.db.jobs import JobKind, dedupe_key
 from likeness.db.schema import decisions as decisions_t
 from likeness.db.schema import faces, jobs, model_runs
@@ -199,6 +199,41 @@ def test_queue_order_seeds_first_then_priority_after_a_model(engine, world):
             conn.execute(faces.update().where(faces.c.id == face_id).values(priority=rank))
     # The face still waiting for its encoding is never asked.
     assert next_ids(engine, world, k=10) == [f[3], f[1], f[0], f[2], f[4]]
+
+
+def test_unscored_faces_never_jump_the_queue_and_unscored_seeds_come_first(engine, world):
+    """After a model run, faces no run has scored yet (NULL priority, new files) come after the
+    scored ones on both databases (NULLs sort first in ascending order on both); a seed that
+    arrived after the run is still the first question."""
+    f = world["faces"]
+    with engine.begin() as conn:
+        conn.execute(model_runs.insert().values(project_id=world["project"]))
+        for rank, face_id in enumerate([f[2], f[0], f[4]]):
+            conn.execute(faces.update().where(faces.c.id == face_id).values(priority=rank))
+        conn.execute(faces.update().where(faces.c.id == f[5]).values(source="seed"))
+    assert next_ids(engine, world, k=10) == [f[5], f[2], f[0], f[4], f[1], f[3]]
+
+
+def test_once_done_the_queue_leaves_out_unlikely_faces_unless_asked(engine, world):
+    f = world["faces"]
+    with engine.begin() as conn:
+        conn.execute(model_runs.insert().values(
+            project_id=world["project"], n_uncertain=0, expected_left=0.4, expected_next=0.3))
+        for rank, face_id in enumerate(f):
+            conn.execute(faces.update().where(faces.c.id == face_id).values(
+                priority=rank, score=0.3 if face_id == f[1] else 0.01))
+        assert progress.is_done(conn, world["project"])
+    assert next_ids(engine, world, k=10) == [f[1]]
+    with engine.begin() as conn:
+        more = queue.next_faces(conn, world["project"], world["alice"], 10, held=[f[1]],
+                                include_unlikely=True)
+    assert [x.id for x in more] == [f[0], f[2], f[3], f[4], f[5]]
+    with engine.begin() as conn:   # a newer run that is not done asks everything again
+        conn.execute(model_runs.insert().values(
+            project_id=world["project"], n_uncertain=3, expected_left=2.0, expected_next=1.5))
+        assert not progress.is_done(conn, world["project"])
+        queue.release(conn, world["alice"], f)
+    assert next_ids(engine, world, k=10) == f
 
 
 def test_drawn_box_is_validated_inserted_and_queued(engine, world):

@@ -42,9 +42,10 @@ def test_cold_start_one_positive_no_negative() -> None:
 
 
 def test_only_human_answers_can_train_it() -> None:
-    """No parameter takes the model's own proposals; run() learns from YES/NO labels only."""
+    """No parameter takes the model's own proposals; run() learns from YES/NO labels only
+    (``fit`` only narrows which of those answers fit the weights)."""
     params = set(inspect.signature(classifier.train).parameters)
-    assert params == {"pos", "neg", "prior", "target_precision"}
+    assert params == {"pos", "neg", "prior", "fit", "target_precision"}
     rng = np.random.default_rng(2)
     x, person = clusters(rng, 12, 10)
     with pytest.raises(TypeError):
@@ -132,15 +133,20 @@ def test_calibrated_threshold_meets_target_on_held_out_faces(face_set) -> None:
     assert np.mean(recalls) >= 0.5, recalls
 
 
-def test_labelled_threshold_sits_above_loo_negatives() -> None:
-    s = np.array([0.99, 0.97, 0.95, 0.9, 0.8], np.float32)
-    y = np.array([1, 1, 0, 1, 0])
-    t = classifier.labelled_threshold(s, y, 0.99)
-    assert np.float32(0.95) < t <= np.float32(0.97)
-    assert classifier.labelled_threshold(s, np.ones(5, int), 0.99) == 0.0
-    assert classifier.labelled_threshold(s, np.array([0, 1, 1, 1, 1]), 0.99) > 0.99
-    assert calibration.population_threshold(np.array([0.999, 0.995, 0.98, 0.5]), 0.99) == (
-        pytest.approx(0.98))
+def test_answers_chosen_for_their_high_score_do_not_fit_the_weights(face_set) -> None:
+    """Confirming a grid of likely faces adds references, not evidence that faces at their
+    distance are the target: fitted, those all-yes answers would raise every score."""
+    rng = np.random.default_rng(5)
+    x, truth = face_set.encodings, face_set.face_person == "elton_john"
+    pos = rng.permutation(np.flatnonzero(truth))[:12]
+    others = np.flatnonzero(~truth)
+    fitted = classifier.train(x[pos])
+    left_out = classifier.train(x[pos], fit=np.zeros(len(pos), bool))
+    np.testing.assert_allclose(left_out.weights, classifier.PRIOR_WEIGHTS)
+    assert fitted.weights[0] > left_out.weights[0] + 0.1   # the all-yes fit inflates ...
+    assert fitted.score(x[others]).sum() > 2 * left_out.score(x[others]).sum()  # ... every score
+    with pytest.raises(ValueError, match="one entry per"):
+        classifier.train(x[pos], fit=np.ones(3, bool))
 
 
 def test_shared_prior_helps_with_few_labels(face_set) -> None:

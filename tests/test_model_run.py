@@ -5,6 +5,7 @@ import pytest
 
 from bench import active_learning
 from likeness.model import run as model_run
+from likeness.model import stop
 from tests.fixtures.model_faces import clusters
 
 
@@ -81,17 +82,69 @@ def test_not_a_face_answers_train_nothing_and_are_never_asked_or_proposed() -> N
 
 @pytest.mark.parametrize("person", ["kofi_annan", "megawati_sukarnoputri", "tom_cruise"])
 def test_active_learning_beats_the_centroid_baseline(face_set, person: str) -> None:
-    """30 simulated answers: ours sends a >= 99% precise, nearly complete set; the baseline
-    (random order, centroid < 0.6 after 5 positives) has found few of the target's faces."""
+    """A simulated session with the P18 seed and confirmation grids: what ours would send is
+    >= 99 % precise at every point, complete after a few answers, and it says "done" at a
+    cost of less than one action per statement; the baseline (random order, centroid < 0.6
+    after 5 positives) has found few of the target's faces after 30 answers."""
     cat, _notes = active_learning.build_category(face_set, person)
-    ours = active_learning.simulate(cat, "ours", np.random.default_rng(1), 5, max_answers=30)
+    ours = active_learning.simulate(cat, "ours", np.random.default_rng(1), 3)
     base = active_learning.simulate(cat, "baseline", np.random.default_rng(2), 5, max_answers=30)
-    p_ours, r_ours = ours.at(30)
-    p_base, r_base = base.at(30)
     assert min(ours.precision) >= 0.99
-    assert r_ours >= 0.9 and ours.first_reaching() is not None
-    assert r_base < 0.5 and base.first_reaching() is None
-    assert p_ours >= 0.99
+    need = ours.first_reaching()
+    assert need is not None and need <= 15
+    assert any(ours.done) and ours.recall[ours.done.index(True)] >= 0.9
+    assert ours.sent_correct >= 0.9 * cat.truth.sum()
+    assert ours.actions_per_statement() < 1.0
+    assert base.at(30)[1] < 0.5 and base.first_reaching() is None
+
+
+def test_one_correct_far_no_cannot_make_the_proposals_collapse(face_set) -> None:
+    """A correct "no" on the likeliest wrong face (far below the threshold) moves no proposal
+    much: the threshold depends on no single answer."""
+    cat, _notes = active_learning.build_category(face_set, "george_w_bush")
+    x, images, truth = cat.encodings, cat.image_ids, cat.truth
+    labels = np.full(len(x), model_run.UNLABELLED, np.int8)
+    labels[np.flatnonzero(truth)[:4]] = model_run.YES
+    before = model_run.run(x, images, labels, rng=np.random.default_rng(0))
+    assert before.proposed.sum() >= 5 and truth[before.proposed].all()
+    far = np.flatnonzero(~truth & (labels == model_run.UNLABELLED))
+    far = far[np.argmax(before.scores[far])]
+    assert 0.05 < before.scores[far] < before.model.threshold
+    labels[far] = model_run.NO
+    after = model_run.run(x, images, labels, rng=np.random.default_rng(0))
+    recall = [truth[r.proposed].sum() / truth.sum() for r in (before, after)]
+    assert recall[1] >= recall[0] - 0.10
+    assert after.model.threshold == before.model.threshold
+
+
+def test_work_left_and_the_grid_faces_in_the_stored_scores(face_set) -> None:
+    cat, _notes = active_learning.build_category(face_set, "colin_powell")
+    x, images, truth = cat.encodings, cat.image_ids, cat.truth
+    labels = np.full(len(x), model_run.UNLABELLED, np.int8)
+    labels[np.flatnonzero(truth)[:2]] = model_run.YES
+    early = model_run.run(x, images, labels, rng=np.random.default_rng(0))
+    left = early.work_left
+    assert left is not None and not left.done and left.expected_left > left.expected_next > 0.5
+    # one face per image at or above LIKELY in the stored scores: the grid's faces
+    grid = (labels == model_run.UNLABELLED) & (early.stored_scores >= model_run.LIKELY)
+    assert grid.sum() >= 3 and len(np.unique(images[grid])) == grid.sum()
+    assert (early.proposed <= grid).all() and truth[grid].mean() >= 0.9
+    labels[truth] = model_run.YES   # every target found
+    late = model_run.run(x, images, labels, rng=np.random.default_rng(0))
+    assert late.work_left.done and late.work_left.expected_next < stop.DONE_EXPECTED
+    assert not late.proposed.any()
+
+
+def test_stop_estimate_and_the_words_for_it() -> None:
+    scores = np.array([0.99, 0.6, 0.3, 0.04, 0.01, 0.7], np.float32)
+    cand = np.array([True, True, True, True, True, False])
+    est = stop.estimate(scores, cand, threshold=0.95)
+    assert est.n_uncertain == 2   # 0.6, 0.3 (0.04 is below UNLIKELY, 0.7 is no candidate)
+    assert est.expected_left == pytest.approx(0.95) and not est.done
+    assert stop.estimate(scores[3:5], cand[3:5], 0.95).done
+    assert not stop.is_done(None)
+    assert stop.left_range(0.0) == (0, 0) and stop.left_range(0.3) == (0, 2)
+    assert stop.left_range(9.0) == (4, 14)
 
 
 def test_degenerate_projects_do_not_break_a_run() -> None:

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from sqlalchemy import select, update
 
-from likeness.db import jobs, training
+from likeness.db import jobs, progress, training
 from likeness.db.jobs import JobKind, dedupe_key
-from likeness.db.schema import faces, model_runs, projects
+from likeness.db.schema import decisions, faces, model_runs, projects
 from tests import factories as f
 from worker.jobs import JobRunner
 from worker.loop import JOBS
@@ -70,6 +70,33 @@ def test_answers_train_a_model_that_separates_the_person(engine, runner):
     assert len(proposed) >= 6 and proposed <= set(t_open)  # conservative, never a stranger
     assert all(rows[i].priority is not None for i in t_open + o_open)
     assert [rows[i].label for i in yes] == ["yes"] * 4  # labels are never written by training
+
+
+def test_a_run_says_how_much_is_left_and_grid_answers_do_not_fit_the_weights(engine, runner):
+    rng = np.random.default_rng(2)
+    target, _ = person(rng, 14)
+    other, _ = person(rng, 30)
+    with engine.begin() as conn:
+        owner = f.user(conn)
+        project_id = f.project(conn, owner)
+        yes = add_faces(conn, project_id, target[:2], label="yes")
+        grid = add_faces(conn, project_id, target[2:10], label="yes")
+        add_faces(conn, project_id, target[10:])
+        add_faces(conn, project_id, other)
+        for face_id, via in [(i, "classify") for i in yes] + [(i, "grid") for i in grid]:
+            conn.execute(decisions.insert().values(project_id=project_id, face_id=face_id,
+                                                   user_id=owner, answer="yes", via=via))
+        assert training.answered_as_proposals(conn, project_id) == set(grid)
+        data = training.load_faces(conn, project_id)
+    fitted = dict(zip(data.face_ids.tolist(), data.fit_mask.tolist(), strict=True))
+    assert [fitted[i] for i in yes] == [True, True] and not any(fitted[i] for i in grid)
+    assert train(runner, engine, project_id).state == "done"
+    with engine.connect() as conn:
+        run = training.latest_run(conn, project_id)
+        estimate = progress.latest_stop(conn, project_id)
+    assert run.n_positive == 10
+    assert estimate is not None and estimate.expected_left >= estimate.expected_next >= 0
+    assert run.n_uncertain == estimate.n_uncertain
 
 
 def test_nothing_new_means_no_new_run(engine, runner):

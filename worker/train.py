@@ -33,19 +33,11 @@ def run(ctx: WorkerContext, job: Job) -> dict[str, Any]:
         prior = training.shared_prior(conn, project_id)
     ctx.beat("busy", f"train project {project_id}")
     result = model_run.run(data.encodings, data.image_ids, labels_from_strings(data.labels),
-                           prior, seed_mask=data.seed_mask, random_asked=data.random_asked)
-    model = result.model
+                           prior, seed_mask=data.seed_mask, random_asked=data.random_asked,
+                           fit_mask=data.fit_mask)
     with ctx.engine.begin() as conn:
-        run_id = training.record_run(
-            conn, project_id, last_decision=last_decision,
-            n_positive=model.n_positive if model else 0,
-            n_negative=model.n_negative if model else 0,
-            n_shared=model.n_shared if model else 0,
-            threshold=model.threshold if model else None,
-            precision=model.precision_estimate if model else None,
-            recall=model.recall_estimate if model else None,
-            params=model.to_bytes() if model else None,
-            duration_ms=result.duration_ms)
+        run_id = training.record_run(conn, project_id, last_decision=last_decision,
+                                     result=result)
         training.write_scores(conn, run_id, data, nullable(result.stored_scores),
                               nullable(result.priority), result.random_pick)
     log.info("model trained", extra={"project": project_id, "run": run_id,

@@ -7,10 +7,15 @@ carry a browser-generated ``client_token``: a retried POST with the same token r
 decision instead of recording a second one. A token names one request: sent again for another
 project, face or kind of answer it is refused (``token_reused``), so it can never read what
 the first request answered, e.g. the current label of a face in a project one has left.
+
+A page of answers sent at once (the review grid, a grid page in classify) has one page token;
+each answer's token is ``"<page token>:<face id>"``. ``undo_page`` takes back every answer of
+the user's latest grid page in one undo.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -22,7 +27,7 @@ from likeness.db.schema import decisions, faces, projects, utcnow
 
 LABEL_OF = {"yes": "yes", "approve": "yes", "no": "no", "reject": "no", "not_face": "not_face"}
 ANSWERS = frozenset({"yes", "no", "not_face", "skip", "approve", "reject"})
-VIA = frozenset({"classify", "review", "box", "seed"})
+VIA = frozenset({"classify", "grid", "review", "box", "seed"})
 TOKEN_MAX = 64
 ACTIVITY_RESOLUTION = dt.timedelta(minutes=10)
 
@@ -43,6 +48,7 @@ class Recorded:
     label: str | None          # the face's label after this decision
     duplicate: bool            # True when a retried POST found the first recording
     held: bool = True          # undo: the face is reserved for this user again
+    page: bool = False         # undo: one of a whole grid page's answers taken back at once
 
 
 def record(conn: Connection, *, project_id: int, face_id: int, user_id: int, answer: str,
@@ -137,20 +143,159 @@ def undo_latest(conn: Connection, *, project_id: int, user_id: int,
         if previous is None:
             raise
         return previous
-    label, labelled_at = current_label(conn, target.face_id)
-    conn.execute(update(faces).where(faces.c.id == target.face_id).values(
+    done = _restore(conn, decision_id, target.face_id, user_id, now, reserve_seconds)
+    if target.answer != "skip":
+        request_training(conn, project_id)
+    return done
+
+
+def undo_page(conn: Connection, *, project_id: int, user_id: int,
+              client_token: str | None = None, now: dt.datetime | None = None,
+              reserve_seconds: int = 120) -> list[Recorded]:
+    """Take back this user's newest answer in the project, and when it came from a grid page
+    (via 'grid', client token ``"<page token>:<face id>"``), every answer of that page.
+
+    Returns the undo decisions, one per face brought back (empty if nothing was left); each face
+    is reserved for the user again unless someone else is being shown it. Idempotent per
+    ``client_token`` like ``undo_latest``: a retry returns the first request's undos.
+    """
+    check_token(client_token)
+    if client_token:
+        previous = by_token(conn, user_id, client_token, project_id=project_id, via="classify",
+                            undo=True)
+        if previous is not None:
+            return _page_undos(conn, user_id, previous)
+    latest = _latest_answer(conn, project_id, user_id)
+    if latest is None:
+        return []
+    via, token = latest
+    prefix = page_prefix(via, token)
+    if prefix is None:
+        done = undo_latest(conn, project_id=project_id, user_id=user_id,
+                           client_token=client_token, now=now,
+                           reserve_seconds=reserve_seconds)
+        return [done] if done is not None else []
+    now = now or utcnow()
+
+    def page() -> list[PageAnswer]:
+        return [row for row in by_page_token(conn, user_id, prefix)
+                if row.project_id == project_id and row.via == via and not row.undone]
+
+    # Lock the faces first, in id order: concurrent answers and undos on them serialise behind
+    # us; then read the page again (another undo may have taken it back meanwhile).
+    conn.execute(select(faces.c.id).where(faces.c.id.in_(sorted(r.face_id for r in page())))
+                 .order_by(faces.c.id).with_for_update())
+    undone: list[Recorded] = []
+    for n, row in enumerate(page()):
+        # The first undo carries the request's token (a retry finds the page through it).
+        row_token = client_token if n == 0 else None
+        try:
+            with conn.begin_nested():
+                decision_id = conn.execute(insert(decisions).values(
+                    project_id=project_id, face_id=row.face_id, user_id=user_id,
+                    answer="undo", undoes_id=row.id, via="classify", client_token=row_token,
+                    created_at=now)).inserted_primary_key[0]
+        except IntegrityError:
+            # The same retried request raced us and undid the page first.
+            previous = by_token(conn, user_id, client_token, project_id=project_id,
+                                via="classify", undo=True) if client_token else None
+            if previous is None:
+                raise
+            return _page_undos(conn, user_id, previous)
+        done = _restore(conn, decision_id, row.face_id, user_id, now, reserve_seconds)
+        undone.append(dataclasses.replace(done, page=True))
+    if undone:
+        request_training(conn, project_id)
+    return undone
+
+
+def page_prefix(via: str, client_token: str | None) -> str | None:
+    """The page token shared by the answers of one grid page; None for any other answer."""
+    if via != "grid" or not client_token or ":" not in client_token:
+        return None
+    return client_token.rsplit(":", 1)[0] + ":"
+
+
+@dataclass(frozen=True)
+class PageAnswer:
+    id: int
+    face_id: int
+    answer: str
+    project_id: int
+    via: str
+    undone: bool
+
+
+def by_page_token(conn: Connection, user_id: int, prefix: str) -> list[PageAnswer]:
+    """This user's answers whose client token starts with ``prefix`` (one page's answers),
+    on the unique (user_id, client_token) index."""
+    undo = decisions.alias("u")
+    rows = conn.execute(
+        select(decisions.c.id, decisions.c.face_id, decisions.c.answer, decisions.c.project_id,
+               decisions.c.via,
+               exists().where(and_(undo.c.undoes_id == decisions.c.id,
+                                   undo.c.answer == "undo")).label("undone"))
+        .where(decisions.c.user_id == user_id,
+               decisions.c.client_token.startswith(prefix, autoescape=True))
+        .order_by(decisions.c.id)).all()
+    return [PageAnswer(r.id, r.face_id, r.answer, r.project_id, r.via, bool(r.undone))
+            for r in rows]
+
+
+def _latest_answer(conn: Connection, project_id: int,
+                   user_id: int) -> tuple[str, str | None] | None:
+    """(via, client_token) of this user's newest not-undone answer in the project."""
+    undo = decisions.alias("u")
+    row = conn.execute(
+        select(decisions.c.via, decisions.c.client_token)
+        .where(decisions.c.user_id == user_id, decisions.c.project_id == project_id,
+               decisions.c.answer != "undo",
+               ~exists().where(and_(undo.c.undoes_id == decisions.c.id,
+                                    undo.c.answer == "undo")))
+        .order_by(decisions.c.id.desc()).limit(1)
+    ).first()
+    return None if row is None else (row.via, row.client_token)
+
+
+def _restore(conn: Connection, decision_id: int, face_id: int, user_id: int,
+             now: dt.datetime, reserve_seconds: int) -> Recorded:
+    """After an undo of one of its answers: the face's label again, held for the user unless
+    someone else is being shown it right now (an undone skip: the face went back to the queue
+    and another labeller may have it on screen)."""
+    label, labelled_at = current_label(conn, face_id)
+    conn.execute(update(faces).where(faces.c.id == face_id).values(
         label=label, labelled_at=labelled_at))
-    # Hold it for me again, unless someone else is being shown it right now (an undone skip:
-    # the face went back to the queue and another labeller may have it on screen).
     held = conn.execute(update(faces).where(
-        faces.c.id == target.face_id,
+        faces.c.id == face_id,
         faces.c.reserved_by.is_(None) | (faces.c.reserved_by == user_id)
         | (faces.c.reserved_until < now))
         .values(reserved_by=user_id,
                 reserved_until=now + dt.timedelta(seconds=reserve_seconds))).rowcount
-    if target.answer != "skip":
-        request_training(conn, project_id)
-    return Recorded(decision_id, target.face_id, "undo", label, False, held=bool(held))
+    return Recorded(decision_id, face_id, "undo", label, False, held=bool(held))
+
+
+def _page_undos(conn: Connection, user_id: int, first: Recorded) -> list[Recorded]:
+    """A retried undo: the undos the first request recorded (all of a page's, or the one)."""
+    undo = decisions.alias("u")
+    target = conn.execute(
+        select(decisions.c.via, decisions.c.client_token)
+        .join_from(undo, decisions, decisions.c.id == undo.c.undoes_id)
+        .where(undo.c.id == first.decision_id)).first()
+    prefix = page_prefix(target.via, target.client_token) if target is not None else None
+    if prefix is None:
+        return [first]
+    rows = conn.execute(
+        select(undo.c.id, undo.c.face_id)
+        .join_from(decisions, undo, and_(undo.c.undoes_id == decisions.c.id,
+                                         undo.c.answer == "undo", undo.c.user_id == user_id,
+                                         undo.c.id >= first.decision_id))
+        .where(decisions.c.user_id == user_id,
+               decisions.c.client_token.startswith(prefix, autoescape=True))
+        .order_by(undo.c.id)).all()
+    labels = dict(conn.execute(select(faces.c.id, faces.c.label)
+                               .where(faces.c.id.in_([r.face_id for r in rows]))).all())
+    return [Recorded(r.id, r.face_id, "undo", labels.get(r.face_id), True, page=True)
+            for r in rows]
 
 
 def touch_project(conn: Connection, project_id: int, now: dt.datetime) -> None:

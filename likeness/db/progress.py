@@ -13,6 +13,8 @@ from sqlalchemy import Connection, case, func, select
 
 from likeness.db import edit_reports, workers
 from likeness.db.schema import faces, images, model_runs, projects, utcnow
+from likeness.model import stop
+from likeness.model.run import LIKELY
 
 DEFAULT_THRESHOLD = 0.5
 HISTOGRAM_BINS = 20
@@ -45,6 +47,12 @@ def threshold(conn: Connection, project_id: int) -> float:
         select(model_runs.c.threshold).where(model_runs.c.project_id == project_id)
         .order_by(model_runs.c.id.desc()).limit(1)).scalar()
     return float(calibrated) if calibrated is not None else DEFAULT_THRESHOLD
+
+
+def grid_floor(conn: Connection, project_id: int) -> float:
+    """Unlabelled faces scoring at least this are shown in the confirmation grid: the likely
+    ones (model stored scores fold one face per image below it), and every proposal."""
+    return min(threshold(conn, project_id), LIKELY)
 
 
 def progress(conn: Connection, project_id: int) -> Progress:
@@ -80,6 +88,48 @@ def progress(conn: Connection, project_id: int) -> Progress:
         edits_failed=by_edit.get("failed", 0),
         threshold=cut,
     )
+
+
+@dataclass(frozen=True)
+class StopSignal:
+    """What the classify and project pages say about the work left (see likeness.model.stop)."""
+
+    found: int               # faces a person confirmed (label yes)
+    proposed: int            # proposals waiting for a person's confirmation
+    uncertain: int | None    # faces the model is unsure about; None before any model run
+    left_low: int | None     # "about left_low-left_high target faces not found yet"
+    left_high: int | None
+    done: bool               # further questions are unlikely to find more
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def latest_stop(conn: Connection, project_id: int) -> stop.StopEstimate | None:
+    """The latest model run's estimate of the work left; None before the first one."""
+    run = conn.execute(
+        select(model_runs.c.n_uncertain, model_runs.c.expected_left, model_runs.c.expected_next)
+        .where(model_runs.c.project_id == project_id)
+        .order_by(model_runs.c.id.desc()).limit(1)).first()
+    if run is None or None in (run.n_uncertain, run.expected_left, run.expected_next):
+        return None
+    return stop.StopEstimate(int(run.n_uncertain), float(run.expected_left),
+                             float(run.expected_next))
+
+
+def is_done(conn: Connection, project_id: int) -> bool:
+    """Whether the latest model run says further answers are unlikely to find more."""
+    latest = latest_stop(conn, project_id)
+    return latest is not None and latest.done
+
+
+def stop_signal(conn: Connection, project_id: int, p: Progress) -> StopSignal:
+    latest = latest_stop(conn, project_id)
+    if latest is None:
+        return StopSignal(p.faces_positive, p.faces_proposed, None, None, None, False)
+    low, high = stop.left_range(latest.expected_left)
+    return StopSignal(p.faces_positive, p.faces_proposed, latest.n_uncertain, low, high,
+                      latest.done)
 
 
 def score_histogram(conn: Connection, project_id: int,

@@ -1,9 +1,9 @@
 """The ask-queue: which faces a labeller sees next, reserved so nobody else sees them meanwhile.
 
 A face is askable when it is unlabelled, active, encoded, not skipped by this user (an undone
-skip counts as not skipped) and not reserved by someone else. Order: ``priority`` (set by model
-runs, lower first), then id; the scan walks ``ix_faces_queue (project_id, label, priority)``.
-Before the project's first model run every priority is NULL, and provisional seeds come first.
+skip counts as not skipped) and not reserved by someone else. Order: provisional seeds first,
+then ``priority`` (set by model runs, lower first), then id, then faces not yet scored; each scan
+walks ``ix_faces_queue (project_id, label, priority)``.
 
 Reservations are short (``RESERVE_SECONDS``) and renewed while the page holds the face; a
 closed tab's faces become free again when they expire. Reserving is one transaction: select
@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, exists, or_, select, true, update
 
-from likeness.db.schema import decisions, faces, images, model_runs, utcnow
+from likeness.db import progress
+from likeness.db.schema import decisions, faces, images, utcnow
+from likeness.model.stop import UNLIKELY
 
 RESERVE_SECONDS = 120
 MAX_BATCH = 20
@@ -96,13 +98,6 @@ def skipped_by(conn: Connection, project_id: int, user_id: int,
     return sorted({r.face_id for r in rows if r.answer == "skip" and r.id not in undone})
 
 
-def _has_model(conn: Connection, project_id: int) -> bool:
-    # Not cached in the process: project ids can come back on SQLite after a deletion.
-    return conn.execute(
-        select(model_runs.c.id).where(model_runs.c.project_id == project_id).limit(1)
-    ).first() is not None
-
-
 def _reserve_ids(conn: Connection, where, k: int) -> list[int]:
     """Up to k ids in queue order, locked (SKIP LOCKED) until the caller's commit.
 
@@ -120,11 +115,12 @@ def _reserve_ids(conn: Connection, where, k: int) -> list[int]:
 
 def next_faces(conn: Connection, project_id: int, user_id: int, k: int = 5, *,
                held: Sequence[int] = (), now: dt.datetime | None = None,
-               reserve_seconds: int = RESERVE_SECONDS) -> list[QueuedFace]:
+               reserve_seconds: int = RESERVE_SECONDS,
+               include_unlikely: bool = False) -> list[QueuedFace]:
     """Renew the user's ``held`` reservations and reserve up to ``k`` more faces, in order.
 
     Call inside ``engine.begin()``. ``held`` are faces the page already shows or prefetched;
-    they are not returned again.
+    they are not returned again. ``include_unlikely``: go on past the model's "done for now".
     """
     now = now or utcnow()
     until = now + dt.timedelta(seconds=reserve_seconds)
@@ -137,15 +133,20 @@ def next_faces(conn: Connection, project_id: int, user_id: int, k: int = 5, *,
     where = askable(project_id, user_id, now, skipped_by(conn, project_id, user_id))
     if held:
         where = and_(where, faces.c.id.not_in(held))
+    done = not include_unlikely and progress.is_done(conn, project_id)
+    # Three scans on ix_faces_queue, each stopping after k rows: provisional seeds no model
+    # run has scored yet (a model run ranks seeds first itself), then scored faces by priority,
+    # then other faces not scored yet (new files), which never jump ahead. Once the model says
+    # it is done, faces it finds unlikely are left out unless the labeller asks for them.
     ids: list[int] = []
-    if not _has_model(conn, project_id):
-        # No model yet: every priority is NULL; provisional seeds are the best first questions.
-        ids = _reserve_ids(conn, and_(where, faces.c.priority.is_(None),
-                                      faces.c.source == "seed"), k)
-        if ids:
-            where = and_(where, faces.c.id.not_in(ids))
-    if len(ids) < k:
-        ids += _reserve_ids(conn, where, k - len(ids))
+    for part in (and_(faces.c.priority.is_(None), faces.c.source == "seed"),
+                 and_(faces.c.priority.is_not(None),
+                      faces.c.score >= UNLIKELY if done else true()),
+                 None if done else faces.c.priority.is_(None)):
+        if part is None or len(ids) >= k:
+            continue
+        scan = and_(where, part, faces.c.id.not_in(ids)) if ids else and_(where, part)
+        ids += _reserve_ids(conn, scan, k - len(ids))
     if not ids:
         return []
     conn.execute(_by_primary_key(update(faces).where(faces.c.id.in_(ids))

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
 
+from likeness.db.decisions import LABEL_OF
 from likeness.db.schema import decisions, detections, faces, model_runs, projects, utcnow
 from likeness.model.encodings import stack
+from likeness.model.run import RunResult
 
 WRITE_BATCH = 5000
 MAX_SHARED = 500
@@ -30,6 +32,7 @@ class ProjectFaces:
     labels: list[str | None]  # faces.label per face
     seed_mask: np.ndarray     # (N,) bool: provisional positives (source='seed')
     random_asked: np.ndarray  # (N,) bool: answered faces that were asked as random picks
+    fit_mask: np.ndarray      # (N,) bool: answered faces whose answer may fit the weights
 
     def __len__(self) -> int:
         return len(self.face_ids)
@@ -44,6 +47,7 @@ def load_faces(conn: Connection, project_id: int) -> ProjectFaces:
         .where(faces.c.project_id == project_id, faces.c.state == "active",
                detections.c.encoding.is_not(None))
         .order_by(faces.c.id)).all()
+    chosen_high = answered_as_proposals(conn, project_id)
     return ProjectFaces(
         face_ids=np.array([r.id for r in rows], np.int64),
         image_ids=np.array([r.image_id for r in rows], np.int64),
@@ -51,7 +55,24 @@ def load_faces(conn: Connection, project_id: int) -> ProjectFaces:
         labels=[r.label for r in rows],
         seed_mask=np.array([r.source == "seed" for r in rows], bool),
         random_asked=np.array([bool(r.asked_at_random and r.label) for r in rows], bool),
+        fit_mask=np.array([r.label is not None and r.id not in chosen_high for r in rows], bool),
     )
+
+
+def answered_as_proposals(conn: Connection, project_id: int) -> set[int]:
+    """Faces whose current label comes from a grid or review answer: shown because the model
+    scored them high, so their answers must not fit its weights (see classifier.train)."""
+    undo = decisions.alias("u")
+    latest: dict[int, str] = {}
+    for face_id, via in conn.execute(
+            select(decisions.c.face_id, decisions.c.via)
+            .where(decisions.c.project_id == project_id,
+                   decisions.c.answer.in_(tuple(LABEL_OF)),
+                   ~exists().where((undo.c.undoes_id == decisions.c.id)
+                                   & (undo.c.answer == "undo")))
+            .order_by(decisions.c.id)):
+        latest[face_id] = via
+    return {face for face, via in latest.items() if via in ("grid", "review")}
 
 
 def shared_prior(conn: Connection, project_id: int, limit: int = MAX_SHARED) -> np.ndarray:
@@ -90,15 +111,23 @@ def has_unscored_faces(conn: Connection, project_id: int) -> bool:
     ).first() is not None
 
 
-def record_run(conn: Connection, project_id: int, *, last_decision: int, n_positive: int,
-               n_negative: int, n_shared: int, threshold: float | None,
-               precision: float | None, recall: float | None, params: bytes | None,
-               duration_ms: int) -> int:
+def record_run(conn: Connection, project_id: int, *, last_decision: int,
+               result: RunResult) -> int:
+    """A model_runs row for one run (None columns while there is no model yet)."""
+    model, left = result.model, result.work_left
     return conn.execute(insert(model_runs).values(
-        project_id=project_id, last_decision_id=last_decision, n_positive=n_positive,
-        n_negative=n_negative, n_shared=n_shared, threshold=threshold,
-        precision_estimate=precision, recall_estimate=recall, params=params,
-        duration_ms=duration_ms, created_at=utcnow())).inserted_primary_key[0]
+        project_id=project_id, last_decision_id=last_decision,
+        n_positive=model.n_positive if model else 0,
+        n_negative=model.n_negative if model else 0,
+        n_shared=model.n_shared if model else 0,
+        threshold=model.threshold if model else None,
+        precision_estimate=model.precision_estimate if model else None,
+        recall_estimate=model.recall_estimate if model else None,
+        params=model.to_bytes() if model else None,
+        n_uncertain=left.n_uncertain if left else None,
+        expected_left=left.expected_left if left else None,
+        expected_next=left.expected_next if left else None,
+        duration_ms=result.duration_ms, created_at=utcnow())).inserted_primary_key[0]
 
 
 def write_scores(conn: Connection, run_id: int, data: ProjectFaces, scores: list[float | None],

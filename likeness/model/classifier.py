@@ -6,14 +6,15 @@ There is deliberately no parameter for the model's own proposals: they can never
 
 Features of a face x, both distances in dlib's 128-D space:
   d_pos = distance to the nearest positive (own; or shared + PRIOR_PENALTY)
-  margin = clip(d_neg - d_pos, -0.4, 0.4), d_neg the nearest negative (none: +0.4)
+  margin = clip(d_neg - d_pos, -0.15, 0.15), d_neg the nearest negative (none: +0.15)
 Score = sigmoid(w0 + w1 * (0.5 - d_pos) * 10 + w2 * margin * 10): a three-weight logistic
 model, fitted by penalised maximum likelihood towards generic weights (PRIOR_WEIGHTS: dlib
 faces closer than about 0.5 are usually the same person), on leave-one-out features of the
 labelled faces (each labelled face's features computed without itself, as an unlabelled face
-would see them). Labelled faces are chosen by their features, not their answers, so the fitted
-P(target | features) stays unbiased under uncertainty sampling; the score is a calibrated
-probability, which is what the threshold and the precision estimate use.
+would see them). Questions are chosen by their features, not their answers, so the fitted
+P(target | features) stays unbiased under uncertainty sampling; answers given to proposals
+(grid, review) are references but do not fit the weights (see train). The score is a
+calibrated probability, which is what the threshold and the precision estimate use.
 """
 
 from __future__ import annotations
@@ -27,13 +28,18 @@ import numpy as np
 from likeness.model import distances
 from likeness.model.encodings import as_matrix
 
-PRIOR_WEIGHTS = np.array([-1.55, 2.65, 0.6])  # logit 3.5 at d_pos 0.4, 0.85 at 0.5, -1.8 at 0.6
+# Generic weights, fitted (bench/active_learning.py's categories) on one half of the people in
+# ../shared/faces and checked on the other: logit 4.9 at d_pos 0.4 with no negative near,
+# 0.9 at 0.5, -3.2 at 0.6.
+PRIOR_WEIGHTS = np.array([-1.15, 4.05, 1.35])
 PRIOR_STRENGTH = 2.0    # L2 pull towards PRIOR_WEIGHTS, in units of one labelled face
 PRIOR_PENALTY = 0.05    # a shared positive counts as if it were this much farther away
-MARGIN_CLIP = 0.4
+# A negative matters only when about as near as the nearest positive: farther than this
+# beyond it, it changes nothing (one "no" far from a face cannot demote it).
+MARGIN_CLIP = 0.15
 MAX_POSITIVE_REFS = 128  # scoring cost grows with references; beyond these, a spread subset
 MAX_NEGATIVE_REFS = 64   # hardest negatives (nearest to a positive) only
-DEFAULT_TARGET_PRECISION = 0.99
+DEFAULT_TARGET_PRECISION = 0.995
 FORMAT = "likeness-model/1"
 
 
@@ -160,35 +166,18 @@ def _loo_features(pos: np.ndarray, neg: np.ndarray,
     return design(d_pos, d_neg), np.isfinite(d_pos)
 
 
-def labelled_threshold(loo_scores: np.ndarray, y: np.ndarray, target: float) -> float:
-    """Lowest score t such that the labelled faces scoring >= t (leave-one-out) are at least
-    `target` precise. With target 0.99 and under 99 positives, that means: above every
-    labelled negative. 0.0 when there are no labelled negatives to worry about.
-    """
-    if len(y) == 0 or not (y == 0).any():
-        return 0.0
-    order = np.argsort(-loo_scores, kind="stable")
-    s, yy = loo_scores[order], y[order]
-    tp = np.cumsum(yy)
-    fp = np.cumsum(1 - yy)
-    ok = tp >= target * (tp + fp)
-    if not ok.any():
-        return float(np.nextafter(s[0], np.float32(2.0)))
-    k = int(np.flatnonzero(ok)[-1])
-    if k + 1 < len(s) and s[k + 1] == s[k]:
-        # a tie with a failing face below: the threshold must sit above both
-        return float(np.nextafter(s[k], np.float32(2.0)))
-    return float(s[k])
-
-
 def train(pos: np.ndarray, neg: np.ndarray | None = None, prior: np.ndarray | None = None, *,
+          fit: np.ndarray | None = None,
           target_precision: float = DEFAULT_TARGET_PRECISION) -> Model:
     """Train on human-confirmed positives and negatives (and shared positives, if opted in).
 
-    Works from a single positive and no negatives (the generic prior weights then do most of the
-    work). The returned threshold is the conservative standalone one: score >= target precision
-    and labelled leave-one-out precision >= target above it; calibrate.calibrate() lowers it
-    using the project's unlabelled faces.
+    Every answer is a reference (nearest positive, nearest negative); only the answers in
+    ``fit`` (a mask over positives then negatives; default all) fit the weights. Answers given
+    in a grid of proposals were chosen because they scored high: fitted, they would teach that
+    every face like them is the target, so the caller leaves them out of ``fit``. Works from a
+    single positive and no negatives: the prior weights then do the work. The threshold set
+    here is the standalone one (score >= target precision); calibration.calibrate() sets the
+    project's threshold from the scores of its unlabelled faces.
     """
     pos, neg = as_matrix(pos), as_matrix(neg)
     n_shared = len(as_matrix(prior))
@@ -199,24 +188,23 @@ def train(pos: np.ndarray, neg: np.ndarray | None = None, prior: np.ndarray | No
     if not 0.5 <= target_precision < 1.0:
         raise ValueError("target_precision must be in [0.5, 1)")
     u, usable = _loo_features(pos, neg, prior)
+    if fit is not None:
+        if len(fit) != len(usable):
+            raise ValueError("fit must have one entry per positive and negative")
+        usable &= np.asarray(fit, bool)
     y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
     # A positive with no other positive to compare with tells nothing about distances.
     weights = fit_logistic(u[usable], y[usable]) if usable.any() else PRIOR_WEIGHTS.copy()
-    loo = _sigmoid(u @ weights.astype(np.float32))
-    t_lab = labelled_threshold(loo[usable], y[usable].astype(np.int64), target_precision)
-    model = Model(
+    return Model(
         weights=weights,
         pos_refs=_spread(pos, MAX_POSITIVE_REFS),
         neg_refs=_hardest(neg, pos if len(pos) else prior, MAX_NEGATIVE_REFS),
         prior_refs=prior,
-        threshold=max(float(target_precision), t_lab),
+        threshold=float(target_precision),
         target_precision=float(target_precision),
         n_positive=len(pos), n_negative=len(neg), n_shared=n_shared,
-        calibration={"labelled_threshold": t_lab, "n_labelled_used": int(usable.sum()),
-                     "loo_true_pos_above": int(((loo >= t_lab) & (y == 1))[usable].sum()),
-                     "loo_false_pos_above": int(((loo >= t_lab) & (y == 0))[usable].sum())},
+        calibration={"n_answers_fitted": int(usable.sum())},
     )
-    return model
 
 
 def loo_scores(model: Model, pos: np.ndarray,

@@ -11,12 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from likeness.model import calibration, classifier, constraints, queue
+from likeness.model import calibration, classifier, constraints, queue, stop
 from likeness.model.classifier import Model
 from likeness.model.encodings import as_matrix
 
 # Face labels as the arrays carry them (faces.label: yes | no | not_face | NULL).
 UNLABELLED, NO, YES, NOT_FACE = -1, 0, 1, 2
+# Faces scoring at least this (best of their image, no confirmed target there) are likely
+# enough to show in the classify page's confirmation grid: one click per wrong face is far
+# cheaper than one question per face. Chosen on half of the benchmark's people (README).
+LIKELY = 0.8
 
 
 @dataclass
@@ -24,13 +28,15 @@ class RunResult:
     model: Model | None     # None while there is no positive to learn from (cold start)
     scores: np.ndarray      # (N,) float32 model scores of every face; NaN without a model
     stored_scores: np.ndarray  # (N,) float32 for faces.score: like scores, but a face the
-    #                          one-per-image rule suppresses is capped just below the threshold,
-    #                          so "unlabelled and score >= threshold" selects exactly `proposed`
+    #                          one-per-image rule suppresses is capped just below LIKELY, so
+    #                          "unlabelled and score >= threshold" selects exactly `proposed`
+    #                          and "unlabelled and score >= LIKELY" the grid's faces
     proposed: np.ndarray    # (N,) bool: unlabelled faces the model proposes as the target
     priority: np.ndarray    # (N,) float32 queue rank, lower first; NaN for labelled faces
     random_pick: np.ndarray  # (N,) bool: faces placed in the queue as its random share
     loo_scores: np.ndarray  # (N,) float32 leave-one-out scores of yes/no faces; NaN otherwise
     duration_ms: int
+    work_left: stop.StopEstimate | None = None  # what is left to find (None without a model)
 
 
 def labels_from_strings(values: list[str | None]) -> np.ndarray:
@@ -49,7 +55,8 @@ def nullable(values: np.ndarray) -> list[float | None]:
 
 def run(encodings: np.ndarray, image_ids: np.ndarray, labels: np.ndarray,
         prior: np.ndarray | None = None, *, seed_mask: np.ndarray | None = None,
-        random_asked: np.ndarray | None = None, random_share: float = 0.1,
+        random_asked: np.ndarray | None = None, fit_mask: np.ndarray | None = None,
+        random_share: float = 0.1,
         rng: np.random.Generator | None = None,
         target_precision: float = classifier.DEFAULT_TARGET_PRECISION) -> RunResult:
     """Train on the human answers, score every face, calibrate, propose, order the queue.
@@ -60,6 +67,8 @@ def run(encodings: np.ndarray, image_ids: np.ndarray, labels: np.ndarray,
     nothing and are asked first until a human answers them. prior: human-confirmed encodings
     of the same Q-id from other opted-in projects. random_asked: labelled faces the queue
     picked at random (its random share), for the unbiased audit of the precision estimate.
+    fit_mask: answered faces whose answers fit the weights (default all): leave out answers
+    given to proposals (grid, review), chosen for their high score (see classifier.train).
     The priority is a rank: ORDER BY priority gives seeds, then spread-out uncertain faces
     (one per image, no near-duplicates) with random_share of random faces among them.
     Without any positive (own or shared) there is no model: the queue then asks seeds first
@@ -86,10 +95,14 @@ def run(encodings: np.ndarray, image_ids: np.ndarray, labels: np.ndarray,
                          proposed=np.zeros(n, bool), priority=_cold_priority(x, seeds, labelled),
                          random_pick=np.zeros(n, bool), loo_scores=nan.copy(),
                          duration_ms=_ms(start))
-    model = classifier.train(x[yes], x[no], prior_m, target_precision=target_precision)
+    fit = None if fit_mask is None else np.asarray(fit_mask, bool)
+    model = classifier.train(x[yes], x[no], prior_m, target_precision=target_precision,
+                             fit=None if fit is None else np.concatenate([fit[yes], fit[no]]))
     scores = model.score(x)
     model = calibration.calibrate(model, scores, image_ids, labelled, yes)
-    proposed = constraints.proposals(scores, image_ids, model.threshold, labelled, yes)
+    candidates = constraints.candidates(scores, image_ids, labelled, yes)
+    proposed = candidates & (scores >= model.threshold)
+    left = stop.estimate(scores, candidates, model.threshold)
     loo = nan.copy()
     loo[yes], loo[no] = classifier.loo_scores(model, x[yes], x[no])
     if random_asked is not None:
@@ -97,8 +110,9 @@ def run(encodings: np.ndarray, image_ids: np.ndarray, labels: np.ndarray,
         model.calibration["audit"] = calibration.audit(loo[audited], yes[audited],
                                                        model.threshold)
     stored = scores.copy()
-    suppressed = ~labelled & (scores >= model.threshold) & ~proposed
-    stored[suppressed] = np.nextafter(np.float32(model.threshold), np.float32(0.0))
+    cap = min(model.threshold, LIKELY)
+    suppressed = ~labelled & ~candidates & (scores >= cap)
+    stored[suppressed] = np.nextafter(np.float32(cap), np.float32(0.0))
     rng = np.random.default_rng() if rng is None else rng
     order, is_random = queue.queue_order(scores, image_ids, x, labelled, model.threshold, rng,
                                          random_share, seed_mask=seeds)
@@ -108,7 +122,7 @@ def run(encodings: np.ndarray, image_ids: np.ndarray, labels: np.ndarray,
     random_pick[order[is_random]] = True
     return RunResult(model=model, scores=scores, stored_scores=stored, proposed=proposed,
                      priority=prio, random_pick=random_pick, loo_scores=loo,
-                     duration_ms=_ms(start))
+                     duration_ms=_ms(start), work_left=left)
 
 
 def _cold_priority(x: np.ndarray, seeds: np.ndarray, labelled: np.ndarray) -> np.ndarray:
