@@ -271,3 +271,17 @@ def test_an_images_unit_stops_claiming_when_somebody_waits_for_a_job(make_worker
     assert worker.run_once()  # the crawl runs first in the next pass
     with engine.connect() as conn:
         assert job_rows.open_job_state(conn, JobKind.CRAWL, other) is None
+
+
+def test_a_retrain_after_answers_also_interrupts_an_images_unit(make_worker, engine):
+    """The labeller waits for the next grid of proposals: the retrain an answer asks for runs
+    within seconds, even while the worker is busy detecting faces."""
+    worker = make_worker(batch_size=2)
+    project_id = new_project(engine, "Bill Gates")
+    target = CrawlTarget(project_id, "Bill Gates", 0, "active")
+    assert crawl_project(engine, worker.ctx.wiki.commons, target, lambda: True).new_files == 16
+    with engine.begin() as conn:
+        job_rows.enqueue_train(conn, project_id)   # what an answer does (no delay)
+    assert processor_of(worker)() is True
+    statuses = [r.status for r in image_states(engine, project_id).values()]
+    assert statuses.count("done") == 2

@@ -53,9 +53,11 @@ TRAIN_DELAY = dt.timedelta(seconds=10)  # let a few images land before the model
 API_PAUSE = 60.0  # seconds without claiming after the API failed for a whole batch
 POOL_PAUSE = 30.0  # seconds without claiming after the face pool broke
 BUSY_FILE_WAIT = 30.0  # another worker detects the file: it links our image when done
-# Jobs somebody waits for (a drawn box, a new project's crawl and seeds): a unit stops
-# claiming when one is ready, so the job runner gets to it within seconds.
-URGENT_JOBS = (JobKind.ENCODE_BOX, JobKind.CRAWL, JobKind.SEED)
+# Jobs somebody waits for (a drawn box, a new project's crawl and seeds, a retrain after
+# answers: the labeller's next grid of proposals): a unit stops claiming when one is ready, so
+# the job runner gets to it within seconds. Retrains the images unit itself asks for wait
+# TRAIN_DELAY first, so they interrupt a unit at most that often.
+URGENT_JOBS = (JobKind.ENCODE_BOX, JobKind.CRAWL, JobKind.SEED, JobKind.TRAIN)
 
 
 @dataclass
