@@ -71,7 +71,7 @@ def test_next_answer_undo_round_trip(setup, engine):
     assert undo.json["face"]["id"] == ids[0]
     assert undo.json["undone"]["label"] is None
     nothing = post(s["owner"], api(s, "/undo"), {"token": "u2"})
-    assert nothing.json == {"undone": None, "face": None}
+    assert nothing.json == {"undone": None, "face": None, "page": None}
     with engine.connect() as conn:
         answers = conn.execute(select(decisions.c.answer).order_by(decisions.c.id)).scalars()
         assert list(answers) == ["yes", "undo"]

@@ -245,3 +245,30 @@ def test_other_projects_ids_in_urls_and_bodies_change_and_reveal_nothing(matrix_
         _empty(engine)
     assert not failures, "\n".join(failures)
     assert checked >= 30
+
+
+def test_grid_pages_cannot_reach_another_projects_faces(matrix_app, engine):
+    """The matrix above sends `confirm` as a Q-id (the delete form's field), which the grid
+    refuses as malformed; here A's owner sends a well-formed grid page of B's faces to A's
+    routes: refused as not found, B unchanged, and no answer names B's file."""
+    ids = _two_projects(engine)
+    b = ids["b_faces"]
+    before = _snapshot(engine, ids["project_b"])
+    client = matrix_app.test_client()
+    login(client, ids["a_owner"])
+    headers = csrf_headers(client)
+    a = f"/api/projects/{ids['project_a']}"
+    page = client.post(f"{a}/grid", json={"confirm": [b[1]], "reject": [b[2]], "token": "b"},
+                       headers=headers)
+    assert page.status_code == 404 and page.get_json()["error"]["code"] == "no_face"
+    offered = client.post(f"{a}/grid/next", json={"k": 20, "min": 1, "held": b},
+                          headers=headers)
+    assert offered.status_code == 200
+    assert not {f["id"] for f in offered.get_json()["faces"]} & set(b)
+    # An undo in A never takes back A's owner's old answer in B.
+    undo = client.post(f"{a}/undo", json={"token": "u-b"}, headers=headers)
+    assert undo.status_code == 200 and undo.get_json()["undone"] is None
+    for response in (page, offered, undo):
+        text = response.get_data(as_text=True)
+        assert str(SECRET_PAGE) not in text and SECRET_THUMB not in text
+    assert _snapshot(engine, ids["project_b"]) == before

@@ -2,6 +2,8 @@
 
 Only faces whose label is 'yes' -- confirmed by a person in classify, drawn by a person, or
 approved in review -- are edit candidates (``edit_candidates``); a model score alone never is.
+``record_page`` answers a page of faces at once; the classify page's grid pages use it too
+(likeness.db.grid).
 """
 
 from __future__ import annotations
@@ -90,15 +92,43 @@ def submit_page(conn: Connection, project_id: int, user_id: int, *,
                 approve: Sequence[int], reject: Sequence[int],
                 client_token: str) -> dict[str, int]:
     """Approve and reject the faces of one page in one transaction; idempotent per token."""
-    overlap = set(approve) & set(reject)
+    done = record_page(conn, project_id, user_id, accept=approve, reject=reject,
+                       answers=("approve", "reject"), via="review", client_token=client_token)
+    return {"approved": done["accepted"], "rejected": done["rejected"],
+            "duplicates": done["duplicates"]}
+
+
+def record_page(conn: Connection, project_id: int, user_id: int, *,
+                accept: Sequence[int], reject: Sequence[int], answers: tuple[str, str],
+                via: str, client_token: str) -> dict[str, int]:
+    """Record ``answers[0]`` for the faces in ``accept`` and ``answers[1]`` for those in
+    ``reject``, in the caller's transaction, each with the token ``"<client_token>:<face id>"``.
+
+    Idempotent per page token: sent again with the same faces and answers, nothing new is
+    recorded (all count as duplicates); sent with other faces or answers it is refused
+    (``token_reused``), as is a face in both lists (``conflict``).
+    """
+    overlap = set(accept) & set(reject)
     if overlap:
-        raise decisions.DecisionError("conflict", f"faces both approved and rejected: {overlap}")
-    counts = {"approved": 0, "rejected": 0, "duplicates": 0}
-    for answer, ids, key in (("approve", approve, "approved"), ("reject", reject, "rejected")):
+        raise decisions.DecisionError("conflict", f"faces both accepted and rejected: {overlap}")
+    wanted = {int(f): answers[0] for f in accept} | {int(f): answers[1] for f in reject}
+    decisions.check_token(client_token)
+    if ":" in client_token:
+        raise decisions.DecisionError("bad_token", "a page token may not contain ':'")
+    if wanted:
+        decisions.check_token(f"{client_token}:{max(wanted)}")
+    earlier = decisions.by_page_token(conn, user_id, f"{client_token}:")
+    if earlier and ({r.face_id: r.answer for r in earlier} != wanted
+                    or any(r.project_id != project_id or r.via != via for r in earlier)):
+        raise decisions.DecisionError(
+            "token_reused", "This page token was already used for another page; send each "
+                            "page with a new token.")
+    counts = {"accepted": 0, "rejected": 0, "duplicates": 0}
+    for answer, ids, key in ((answers[0], accept, "accepted"), (answers[1], reject, "rejected")):
         for face_id in ids:
             recorded = decisions.record(
                 conn, project_id=project_id, face_id=int(face_id), user_id=user_id,
-                answer=answer, via="review", client_token=f"{client_token}:{int(face_id)}")
+                answer=answer, via=via, client_token=f"{client_token}:{int(face_id)}")
             counts["duplicates" if recorded.duplicate else key] += 1
     return counts
 

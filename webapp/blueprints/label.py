@@ -1,12 +1,14 @@
 """Classify: one face at a time, keyboard first. The page is static; static/js/classify.js asks
 the JSON API below for faces (reserved for this user), sends answers and undos with a client
-token (retries record once), and draws missed faces (static/js/boxdraw.js)."""
+token (retries record once), and draws missed faces (static/js/boxdraw.js). When the model has
+proposals it shows them as a grid page first (static/js/grid.js): "Are these all <person>?",
+one POST for the page, one undo takes the page back (likeness.db.grid)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, g, render_template, url_for
 
-from likeness.db import boxes, decisions, queue
+from likeness.db import boxes, decisions, grid, queue
 from likeness.db.images import reference_thumb_url
 from likeness.wiki.titles import file_title, page_url, upload_urls
 from webapp import rights
@@ -27,7 +29,8 @@ HELD_LIMIT = 2 * queue.MAX_BATCH  # faces one page may hold (shown, prefetched, 
 def classify(project_id: int) -> str:
     rights.refresh()   # a blocked account, or one that may not edit, is told before labelling
     urls = {name: url_for(f"label.api_{name}", project_id=project_id)
-            for name in ("next", "release", "answer", "undo", "box")}
+            for name in ("next", "release", "answer", "undo", "box", "grid_next", "grid")}
+    urls["progress"] = url_for("progress.api_progress", project_id=project_id)
     urls["image_faces"] = url_for("label.api_image_faces", project_id=project_id, image_id=0)
     urls["face"] = url_for("label.api_face", project_id=project_id, face_id=0)
     return render_template("label/classify.html", project=g.project, role=g.role,
@@ -41,14 +44,60 @@ def classify(project_id: int) -> str:
 @member_required()
 @rate_limit("label")
 def api_next(project_id: int) -> dict:
-    """Reserve up to ``k`` more faces for me, renewing the ones I already ``held``."""
+    """Reserve up to ``k`` more faces for me, renewing the ones I already ``held``. Once the
+    model says it is done, faces it finds unlikely come only with ``more: true``."""
     require_labelling()
     body = json_body()
     k = int_value(body.get("k", 5), "k", 0, queue.MAX_BATCH)
     held = id_list(body.get("held", []), "held", HELD_LIMIT)
+    more = body.get("more", False)
+    if not isinstance(more, bool):
+        api_error(400, "bad_more", "more must be true or false")
     with engine().begin() as conn:
-        found = queue.next_faces(conn, project_id, current_user().id, k, held=held)
+        found = queue.next_faces(conn, project_id, current_user().id, k, held=held,
+                                 include_unlikely=more)
     return {"faces": [f.as_json() for f in found]}
+
+
+@bp.post("/api/projects/<int:project_id>/grid/next")
+@member_required()
+@rate_limit("label")
+def api_grid_next(project_id: int) -> dict:
+    """Reserve up to ``k`` of the model's proposals for a grid page, best first (none if fewer
+    than ``min`` are free for me), renewing the faces I already ``held``."""
+    require_labelling()
+    body = json_body()
+    k = int_value(body.get("k", grid.DEFAULT_K), "k", 0, grid.MAX_K)
+    at_least = int_value(body.get("min", 1), "min", 1, grid.MAX_K)
+    held = id_list(body.get("held", []), "held", grid.HELD_LIMIT)
+    with engine().begin() as conn:
+        found = grid.proposals_for(conn, project_id, current_user().id, k, held=held,
+                                   at_least=at_least)
+    return {"faces": [f.as_json() for f in found], "label": g.project.label}
+
+
+@bp.post("/api/projects/<int:project_id>/grid")
+@member_required()
+@rate_limit("label")
+def api_grid(project_id: int) -> dict:
+    """Answer a grid page: yes for every face in ``confirm``, no for every face in ``reject``
+    (idempotent per page ``token``)."""
+    require_labelling()
+    body = json_body()
+    confirm = id_list(body.get("confirm", []), "confirm", grid.MAX_K)
+    reject = id_list(body.get("reject", []), "reject", grid.MAX_K)
+    token = client_token(body)
+    if not token or len(token) > 40 or ":" in token:
+        api_error(400, "bad_token", "token must be 1-40 characters without ':'")
+    if not confirm and not reject:
+        api_error(400, "empty_page", "send at least one face in confirm or reject")
+    try:
+        with engine().begin() as conn:
+            counts = grid.submit(conn, project_id, current_user().id, confirm=confirm,
+                                 reject=reject, client_token=token)
+    except decisions.DecisionError as exc:
+        decision_error(exc)
+    return counts
 
 
 @bp.post("/api/projects/<int:project_id>/queue/release")
@@ -86,21 +135,26 @@ def api_answer(project_id: int) -> dict:
 @member_required()
 @rate_limit("label")
 def api_undo(project_id: int) -> dict:
-    """Take back my latest answer in this project; the face comes back, reserved for me."""
+    """Take back my latest answer in this project; the face comes back, reserved for me. When
+    that answer came from a grid page, the whole page is taken back and its faces come back."""
     require_labelling()
     body = json_body()
     try:
         with engine().begin() as conn:
-            done = decisions.undo_latest(conn, project_id=project_id,
-                                         user_id=current_user().id, client_token=client_token(body))
-            face = queue.face_details(conn, [done.face_id]) if done else []
+            undone = decisions.undo_page(conn, project_id=project_id,
+                                         user_id=current_user().id,
+                                         client_token=client_token(body))
+            shown = queue.face_details(conn, [d.face_id for d in undone if d.held])
     except decisions.DecisionError as exc:
         decision_error(exc)
-    if done is None:
-        return {"undone": None, "face": None}
-    return {"undone": {"decision_id": done.decision_id, "face_id": done.face_id,
-                       "label": done.label, "duplicate": done.duplicate, "held": done.held},
-            "face": face[0].as_json() if face and done.held else None}
+    if not undone:
+        return {"undone": None, "face": None, "page": None}
+    entries = [{"decision_id": d.decision_id, "face_id": d.face_id, "label": d.label,
+                "duplicate": d.duplicate, "held": d.held} for d in undone]
+    if undone[0].page:
+        return {"undone": entries[0], "face": None,
+                "page": {"undone": entries, "faces": [f.as_json() for f in shown]}}
+    return {"undone": entries[0], "face": shown[0].as_json() if shown else None, "page": None}
 
 
 @bp.get("/api/projects/<int:project_id>/images/<int:image_id>/faces")

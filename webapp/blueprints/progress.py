@@ -1,5 +1,6 @@
 """Project progress: bars (crawled, processed, labelled, proposed, approved, written), the score
-histogram with the threshold, and the 'no worker running' banner. The partial
+histogram with the threshold, the stop signal (faces still uncertain, about how many not found
+yet, done for now) and the 'no worker running' banner. The partial
 templates/project/_progress.html renders them server-side; static/js/progress.js polls the API
 below and updates them in place."""
 
@@ -24,11 +25,13 @@ def snapshot(project_id: int) -> dict:
         histogram = progress_db.score_histogram(conn, project_id)
         worker = progress_db.worker_status(conn, config().worker.heartbeat_stale_seconds)
         run = training.latest_run(conn, project_id)
+        stop = progress_db.stop_signal(conn, project_id, bars)
     return {
         "model": model_summary(run),
         "progress": bars.as_json(),
         "bars": bar_rows(bars),
         "histogram": histogram,
+        "stop": stop.as_json(),
         "worker": {"alive": worker.alive,
                    "latest_heartbeat": worker.latest_heartbeat.isoformat() + "Z"
                    if worker.latest_heartbeat else None},
