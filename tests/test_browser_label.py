@@ -5,10 +5,14 @@ Wikimedia stand-in. Screenshots of every page go to screenshots/ (ignored by git
 Scenario (issue 6): log in through the stand-in, create a project, wait for faces, label 20
 faces with the keyboard only, undo three, draw a missed face, approve a review page, check every
 decision in the database; and two browser contexts labelling at once never get the same face.
+Those ask one face at a time (the page's "Show pages of likely faces" box unticked). Issue 13:
+a grid page of likely faces, one clicked out, Enter confirms, Backspace undoes the page; and
+the stop signal with "Keep asking anyway".
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import signal
@@ -26,8 +30,21 @@ from sqlalchemy import Engine, delete, func, select, update
 
 from likeness.config import REPO_ROOT, load_config
 from likeness.db import members
-from likeness.db.schema import decisions, detections, faces, jobs, metadata, users
+from likeness.db.schema import (
+    decisions,
+    detections,
+    faces,
+    images,
+    jobs,
+    metadata,
+    model_runs,
+    project_members,
+    projects,
+    users,
+    utcnow,
+)
 from likeness.model import run as model_run
+from tests.fixtures.browser import axe_violations, browser_skip_reason
 from webapp import create_app
 
 pytestmark = pytest.mark.browser
@@ -211,6 +228,17 @@ def _wait_saved(page: Any) -> None:
     page.wait_for_function("() => document.getElementById('classify').dataset.outbox === '0'")
 
 
+GRID_OPTION = "Show pages of likely faces to confirm at once"
+
+
+def _one_at_a_time(page: Any) -> None:
+    """Untick the grid pages (kept for the browser context): a grid page shown now goes back
+    to single questions, and none comes while the labeller answers."""
+    page.wait_for_function("() => document.getElementById('classify').dataset.state")
+    page.get_by_label(GRID_OPTION).uncheck()
+    page.wait_for_function("() => document.getElementById('classify').dataset.state !== 'grid'")
+
+
 # --- the scenarios ---------------------------------------------------------------------------
 
 KEYS = ["y", "y", "ArrowLeft", "n", "y", "x", "y", "s", "y", "ArrowRight",
@@ -224,12 +252,14 @@ def test_two_labellers_never_see_the_same_face(live: Live) -> None:
     first = live.new_page()
     second = live.new_page()
     live.login(first, OWNER, f"/projects/{live.project_id}/label")
+    _one_at_a_time(first)
     live.login(second, SECOND, "/")
     second_id = live.user_id(SECOND)
     with live.engine.begin() as conn:
         if members.role_of(conn, live.project_id, second_id) is None:
             members.add(conn, live.project_id, second_id, "labeller")
     second.goto(f"{live.base}/projects/{live.project_id}/label")
+    _one_at_a_time(second)
     seen: dict[str, list[int]] = {"first": [], "second": []}
     for _ in range(5):
         for name, page, key in (("first", first, "y"), ("second", second, "y")):
@@ -276,13 +306,19 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
     page = live.new_page()
     live.login(page, OWNER, f"/projects/{live.project_id}/label")
     page.wait_for_url(f"{live.base}/projects/{live.project_id}/label")
+    _one_at_a_time(page)
     _wait_ready(page)
     shot(page, "03-classify")
-    # On a phone: no sideways scrolling, the answer buttons at hand.
+    # On a phone: no sideways scrolling, the answer buttons at hand (a grid page's too).
     phone = live.new_page(viewport={"width": 390, "height": 844})
     live.login(phone, OWNER, f"/projects/{live.project_id}/label")
     phone.wait_for_url(f"{live.base}/projects/{live.project_id}/label")
     phone.wait_for_function("() => document.getElementById('classify').dataset.state")
+    if phone.get_attribute("#classify", "data-state") == "grid":
+        shot(phone, "04-grid-phone")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        assert phone.locator("#grid-confirm").is_visible()
+        _one_at_a_time(phone)
     shot(phone, "04-classify-phone")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     assert phone.locator("button[data-answer=yes]").is_visible()
@@ -444,6 +480,164 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
     # Live: the page polls and updates itself without a reload.
     page.wait_for_function("() => document.getElementById('progress').dataset.updated",
                            timeout=12_000)
+    page.context.close()
+    assert not live.csp_errors
+
+
+GRID_FACES = 6
+
+
+def _grid_project(live: Live) -> tuple[int, list[int]]:
+    """A second project of the owner on six of the live project's photos (the same files and
+    detections, as a second project on the same person gets them), whose faces the model
+    finds likely: scores 0.95 down to 0.90. No crawl is due. Returns its id and face ids,
+    best first."""
+    owner = live.user_id(OWNER)
+    with live.engine.begin() as conn:
+        source = conn.execute(
+            select(faces.c.detection_id, faces.c.box_left, faces.c.box_top, faces.c.box_width,
+                   faces.c.box_height, images.c.page_id, images.c.title, images.c.thumb_url,
+                   images.c.thumb_width, images.c.thumb_height)
+            .join(images, images.c.id == faces.c.image_id)
+            .where(faces.c.project_id == live.project_id, faces.c.state == "active",
+                   faces.c.detection_id.is_not(None), images.c.thumb_url.is_not(None))
+            .order_by(faces.c.id).limit(GRID_FACES)).all()
+        assert len(source) == GRID_FACES
+        project_id = conn.execute(projects.insert().values(
+            owner_id=owner, qid="Q207", label=PERSON, category=PERSON, depth=0,
+            next_crawl_at=utcnow() + dt.timedelta(days=1))).inserted_primary_key[0]
+        conn.execute(project_members.insert().values(project_id=project_id, user_id=owner,
+                                                     role="owner"))
+        face_ids = []
+        for n, row in enumerate(source):
+            image_id = conn.execute(images.insert().values(
+                project_id=project_id, page_id=row.page_id, title=row.title, status="done",
+                thumb_url=row.thumb_url, thumb_width=row.thumb_width,
+                thumb_height=row.thumb_height)).inserted_primary_key[0]
+            face_ids.append(conn.execute(faces.insert().values(
+                project_id=project_id, image_id=image_id, detection_id=row.detection_id,
+                box_left=row.box_left, box_top=row.box_top, box_width=row.box_width,
+                box_height=row.box_height, score=0.95 - n * 0.01,
+                priority=n)).inserted_primary_key[0])
+    return project_id, face_ids
+
+
+def test_grid_page_click_out_confirm_and_undo(live: Live) -> None:
+    reason = browser_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    project_id, face_ids = _grid_project(live)
+    page = live.new_page()
+    live.login(page, OWNER, f"/projects/{project_id}/label")
+    page.wait_for_url(f"{live.base}/projects/{project_id}/label")
+    page.wait_for_function("() => document.getElementById('classify').dataset.state === 'grid'")
+    # "Are these all George W. Bush?" over the six faces, best first, each a toggle button.
+    assert page.get_by_role("heading", name=f"Are these all {PERSON}?").is_visible()
+    assert page.get_attribute("#classify", "data-grid") == ",".join(map(str, face_ids))
+    tiles = page.locator("button.grid-face")
+    assert tiles.count() == GRID_FACES
+    assert [tiles.nth(i).get_attribute("aria-pressed") for i in range(GRID_FACES)] == \
+        ["false"] * GRID_FACES
+    # Every crop is drawn from its photo.
+    page.wait_for_function("() => document.querySelectorAll("
+                           "'button.grid-face[data-drawn=\"1\"]').length === 6")
+    assert page.evaluate("document.activeElement.id") == "grid-faces"
+    _a11y(page)
+    assert axe_violations(page) == []
+
+    # Key 3 marks the third face, pressing it again unmarks it; a click marks the second.
+    page.keyboard.press("3")
+    assert tiles.nth(2).get_attribute("aria-pressed") == "true"
+    assert tiles.nth(2).locator(".reject-mark").is_visible()
+    page.keyboard.press("3")
+    assert tiles.nth(2).get_attribute("aria-pressed") == "false"
+    tiles.nth(1).click()
+    assert tiles.nth(1).get_attribute("aria-pressed") == "true"
+    assert page.get_by_role("button", name=re.compile(f"not {PERSON}")).count() == 1
+    shot(page, "11-grid")
+    assert axe_violations(page) == []
+    page.keyboard.press("Enter")          # the clicked face has focus: Enter still confirms
+    _wait_saved(page)
+    page.wait_for_function("() => document.getElementById('classify').dataset.state !== 'grid'")
+    me = live.user_id(OWNER)
+    with live.engine.connect() as conn:
+        rows = conn.execute(select(decisions.c.face_id, decisions.c.answer, decisions.c.via,
+                                   decisions.c.user_id)
+                            .where(decisions.c.project_id == project_id)
+                            .order_by(decisions.c.id)).all()
+        labels = dict(conn.execute(select(faces.c.id, faces.c.label)
+                                   .where(faces.c.id.in_(face_ids))).all())
+    clicked = face_ids[1]
+    assert {(r.face_id, r.answer) for r in rows} == {
+        (f, "no" if f == clicked else "yes") for f in face_ids}
+    assert {(r.via, r.user_id) for r in rows} == {("grid", me)}
+    assert labels == {f: "no" if f == clicked else "yes" for f in face_ids}
+
+    # Backspace takes the whole page back: on screen at once, as it was sent, and in the
+    # database (one undo per face; every label NULL again).
+    page.keyboard.press("Backspace")
+    assert page.get_attribute("#classify", "data-state") == "grid"
+    assert page.get_attribute("#classify", "data-grid") == ",".join(map(str, face_ids))
+    assert tiles.nth(1).get_attribute("aria-pressed") == "true"
+    _wait_saved(page)
+    with live.engine.connect() as conn:
+        undos = conn.execute(select(decisions.c.undoes_id).where(
+            decisions.c.project_id == project_id, decisions.c.answer == "undo")).all()
+        labels = dict(conn.execute(select(faces.c.id, faces.c.label)
+                                   .where(faces.c.id.in_(face_ids))).all())
+        held = set(conn.execute(select(faces.c.reserved_by)
+                                .where(faces.c.id.in_(face_ids))).scalars())
+    assert len(undos) == GRID_FACES
+    assert labels == {f: None for f in face_ids}
+    assert held == {me}
+    shot(page, "12-grid-undone")
+    # Confirmed again as it came back: the same answers, through a new page.
+    page.keyboard.press("y")
+    _wait_saved(page)
+    page.wait_for_function("() => document.getElementById('classify').dataset.state === 'empty'")
+    with live.engine.connect() as conn:
+        labels = dict(conn.execute(select(faces.c.id, faces.c.label)
+                                   .where(faces.c.id.in_(face_ids))).all())
+    assert labels == {f: "no" if f == clicked else "yes" for f in face_ids}
+
+    # The stop signal: once the latest model run says it is done, the project page and the
+    # classify page say so, and the queue asks for unlikely faces only after "Keep asking
+    # anyway". (First wait for the retrain the answers asked for: the run below stays the
+    # latest.)
+    deadline = time.monotonic() + 60
+    while True:
+        with live.engine.connect() as conn:
+            open_jobs = conn.execute(select(func.count()).select_from(jobs).where(
+                jobs.c.project_id == project_id,
+                jobs.c.state.in_(("queued", "running")))).scalar_one()
+        if not open_jobs:
+            break
+        assert time.monotonic() < deadline, "the retrain did not finish in time"
+        time.sleep(0.5)
+    with live.engine.begin() as conn:
+        conn.execute(model_runs.insert().values(project_id=project_id, n_uncertain=0,
+                                                expected_left=0.2, expected_next=0.2))
+    message = "Done for now: 5 found, about 0–1 left."
+    page.goto(f"{live.base}/projects/{project_id}/progress")
+    assert page.text_content("#stop-done-text") == message
+    with page.expect_request(lambda r: r.url.endswith("/queue/next")
+                             and '"more":true' in (r.post_data or "")):
+        page.get_by_role("link", name="Keep asking anyway").click()
+    assert page.locator("#stop-more").is_visible()      # asked for on the project page
+
+    page.goto(f"{live.base}/projects/{project_id}/label")
+    done = page.locator("#stop-done")
+    done.wait_for(state="visible")
+    assert page.text_content("#stop-done-text") == message
+    page.wait_for_function("() => document.getElementById('classify').dataset.state === 'empty'")
+    assert not page.locator("#empty").is_visible()      # the done message says it instead
+    assert axe_violations(page) == []
+    shot(page, "13-done-for-now")
+    with page.expect_request(lambda r: r.url.endswith("/queue/next")
+                             and '"more":true' in (r.post_data or "")):
+        page.get_by_role("button", name="Keep asking anyway").click()
+    assert page.locator("#stop-more").is_visible()
+    assert not page.get_by_role("button", name="Keep asking anyway").is_visible()
     page.context.close()
     assert not live.csp_errors
 

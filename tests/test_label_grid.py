@@ -269,4 +269,19 @@ def test_stop_signal_in_progress_and_done_leaves_out_unlikely_faces(setup, engin
     assert [f["id"] for f in more.json["faces"]] == [unlikely]
     bad = post(s["owner"], api(s, "/queue/next"), {"more": "yes"})
     assert bad.status_code == 400 and bad.json["error"]["code"] == "bad_more"
+    # The project page says so, in words.
+    html = s["helper"].get(f"/projects/{s['project']}/progress").get_data(as_text=True)
+    assert "Done for now: 0 found, about 0–1 left." in html
+    assert "Keep asking anyway" in html
 
+
+def test_classify_page_has_the_grid_and_stop_signal(setup):
+    s = setup
+    html = s["owner"].get(f"/projects/{s['project']}/label").get_data(as_text=True)
+    assert 'id="grid"' in html and "grid/next" in html and "js/grid.js" in html
+    assert "Are these all Douglas Adams?" in html and 'id="stop-signal"' in html
+    assert "style=" not in html
+    german = s["owner"].get(f"/projects/{s['project']}/label",
+                            headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert "Zeigen alle diese Gesichter Douglas Adams?" in german
+    assert "Trotzdem weiter fragen" in german

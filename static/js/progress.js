@@ -1,5 +1,6 @@
 /* Keeps the progress panel live: polls the progress API and updates the bars (native
- * <progress> elements), the score histogram (SVG rects) and the 'no worker' banner. */
+ * <progress> elements), the stop signal, the score histogram (SVG rects) and the 'no worker'
+ * banner. */
 (function () {
   "use strict";
 
@@ -8,6 +9,7 @@
   const POLL_MS = 5000;
   const SVG = "http://www.w3.org/2000/svg";
   const SERIES = [["positive", "hist-pos"], ["negative", "hist-neg"], ["unlabelled", "hist-unl"]];
+  const msgs = JSON.parse(document.getElementById("progress-messages").textContent);
 
   function update(data) {
     data.bars.forEach(function (bar) {
@@ -20,6 +22,7 @@
     });
     document.getElementById("worker-banner").hidden = data.worker.alive;
     updateModel(data.model, data.progress.faces_proposed);
+    updateStop(data.stop);
     drawHistogram(data.histogram, data.progress.threshold);
     root.dataset.updated = String(Date.now());
   }
@@ -38,6 +41,26 @@
     document.getElementById("model-shared").textContent = model.shared;
     document.getElementById("model-precision").textContent = percent(model.precision);
     document.getElementById("model-recall").textContent = percent(model.recall);
+  }
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (all, name) {
+      return name in values ? String(values[name]) : all;
+    });
+  }
+
+  function updateStop(stop) {
+    const box = document.getElementById("stop-signal");
+    box.hidden = !stop || stop.uncertain === null;
+    if (box.hidden) return;
+    const left = stop.left_low === stop.left_high ? String(stop.left_low)
+      : stop.left_low + "–" + stop.left_high;
+    const open = document.getElementById("stop-open");
+    open.hidden = stop.done;
+    open.textContent = fill(msgs.stop_open, { uncertain: stop.uncertain, left: left });
+    document.getElementById("stop-done").hidden = !stop.done;
+    document.getElementById("stop-done-text").textContent =
+      fill(msgs.stop_done, { found: stop.found, left: left });
   }
 
   function drawHistogram(histogram, threshold) {
