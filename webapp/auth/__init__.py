@@ -5,7 +5,8 @@
 * an owner-only access token (``oauth.owner_only_token``, a personal local install): /login shows
   one button that checks the token against the profile endpoint and logs its owner in.
 
-``current_user()`` and ``login_required`` live in ``webapp.access`` and are re-exported here.
+``current_user()``, ``maybe_user()`` and ``login_required`` live in ``webapp.access`` and are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ from likeness.db import users as users_db
 from likeness.db.users import Tokens
 from likeness.tokens import LoginRequired, cipher_for, fetch_profile, owner_only_mode
 from webapp import rights
-from webapp.access import current_user, login_required, public
+from webapp.access import current_user, login_required, maybe_user, public
 from webapp.auth import wikimedia
 from webapp.auth.session import log_in, log_out, remember_next
 from webapp.context import config, engine
 from webapp.security import rate_limit, safe_next
 
-__all__ = ["bp", "current_user", "login_required", "register"]
+__all__ = ["bp", "current_user", "login_required", "maybe_user", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ bp = Blueprint("auth", __name__)
 def login() -> object:
     cfg = config()
     next_url = safe_next(request.args.get("next"))
-    if current_user() is not None:
+    if maybe_user() is not None:
         return redirect(next_url)
     if cfg.oauth_configured:
         remember_next(next_url)

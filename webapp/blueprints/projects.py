@@ -40,7 +40,6 @@ def new() -> str:
 @rate_limit("write")
 def create() -> object:
     user = current_user()
-    assert user is not None
     try:
         project_id, prepared = start_project(config(), engine(), user.id, request.form,
                                              str(get_locale() or "en"))
