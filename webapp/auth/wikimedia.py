@@ -96,7 +96,7 @@ class WikimediaBlueprint(OAuth2ConsumerBlueprint):
     ua: str = ""
     _G_KEY = "_wikimedia_oauth_session"
 
-    @property  # type: ignore[override]
+    @property
     def session(self) -> Any:
         if self._G_KEY not in g:
             setattr(g, self._G_KEY, _PARENT_SESSION.fget(self))
