@@ -19,8 +19,10 @@ from typing import Any
 
 import requests
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from oauthlib.oauth2 import OAuth2Error
+from werkzeug.wrappers import Response
 
 from likeness.config import Config
 from likeness.db import users as users_db
@@ -42,7 +44,7 @@ bp = Blueprint("auth", __name__)
 
 @bp.get("/login")
 @public
-def login() -> object:
+def login() -> ResponseReturnValue:
     cfg = config()
     next_url = safe_next(request.args.get("next"))
     if maybe_user() is not None:
@@ -57,7 +59,7 @@ def login() -> object:
 @bp.post("/login/owner")
 @public
 @rate_limit("login")
-def login_owner() -> object:
+def login_owner() -> ResponseReturnValue:
     """Owner-only mode: whoever owns the configured token is the one user of this install."""
     cfg = config()
     next_url = safe_next(request.form.get("next"))
@@ -112,7 +114,7 @@ def _loopback(address: str | None) -> bool:
 
 @bp.post("/logout")
 @public
-def logout() -> object:
+def logout() -> Response:
     # Stored tokens stay: the worker may still send this user's confirmed edits.
     log_out()
     return redirect(url_for("home.index"))

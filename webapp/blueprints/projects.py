@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from likeness.db import images, members, projects, sources
 from webapp.access import current_user, login_required, member_required
@@ -38,7 +40,7 @@ def new() -> str:
 @bp.post("/new")
 @login_required
 @rate_limit("write")
-def create() -> object:
+def create() -> ResponseReturnValue:
     user = current_user()
     try:
         project_id, prepared = start_project(config(), engine(), user.id, request.form,
@@ -84,7 +86,7 @@ def _settings_page(errors: dict[str, str]) -> str:
 @bp.post("/<int:project_id>/settings")
 @member_required("owner")
 @rate_limit("write")
-def save_settings(project_id: int) -> object:
+def save_settings(project_id: int) -> ResponseReturnValue:
     form = {k: v for k, v in request.form.items() if k not in ("status", "sources")}
     form["sources"] = request.form.getlist("sources")
     try:
@@ -99,7 +101,7 @@ def save_settings(project_id: int) -> object:
 
 @bp.post("/<int:project_id>/status")
 @member_required("owner")
-def change_status(project_id: int) -> object:
+def change_status(project_id: int) -> Response:
     status = STATUS_ACTIONS.get(request.form.get("action", ""))
     if status is None:
         abort(400, "Unknown action.")
@@ -111,7 +113,7 @@ def change_status(project_id: int) -> object:
 
 @bp.post("/<int:project_id>/delete")
 @member_required("owner")
-def delete(project_id: int) -> object:
+def delete(project_id: int) -> Response:
     if request.form.get("confirm", "").strip().upper() != g.project.qid.upper():
         flash(_("Type the project's Q-id to confirm deletion."), "error")
         return redirect(url_for("projects.settings", project_id=project_id))
@@ -134,7 +136,7 @@ def member_list(project_id: int) -> str:
 
 @bp.post("/<int:project_id>/members/<int:user_id>/remove")
 @member_required("owner")
-def remove_member(project_id: int, user_id: int) -> object:
+def remove_member(project_id: int, user_id: int) -> Response:
     with engine().begin() as conn:
         removed = members.remove(conn, project_id, user_id)
     flash(_("Member removed.") if removed else _("Nobody to remove."),
@@ -144,7 +146,7 @@ def remove_member(project_id: int, user_id: int) -> object:
 
 @bp.post("/<int:project_id>/leave")
 @member_required()
-def leave(project_id: int) -> object:
+def leave(project_id: int) -> Response:
     if g.role == "owner":
         flash(_("The owner cannot leave; delete the project instead."), "error")
         return redirect(url_for("projects.view", project_id=project_id))
