@@ -3,7 +3,7 @@ documented in webapp/openapi/faces.yaml). Encodings are never returned."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from flask import Blueprint, request
 
@@ -14,6 +14,14 @@ from webapp.context import engine
 from webapp.serialize import iso
 
 bp = Blueprint("api_faces", __name__, url_prefix="/api/projects/<int:project_id>")
+
+
+@overload
+def _int_arg(name: str, default: int, high: int = ...) -> int: ...
+
+
+@overload
+def _int_arg(name: str, default: None = None, high: int = ...) -> int | None: ...
 
 
 def _int_arg(name: str, default: int | None = None, high: int = 2**31) -> int | None:

@@ -87,7 +87,8 @@ def _settings_page(errors: dict[str, str]) -> str:
 @member_required("owner")
 @rate_limit("write")
 def save_settings(project_id: int) -> ResponseReturnValue:
-    form = {k: v for k, v in request.form.items() if k not in ("status", "sources")}
+    form: dict[str, str | list[str]] = {k: v for k, v in request.form.items()
+                                        if k not in ("status", "sources")}
     form["sources"] = request.form.getlist("sources")
     try:
         values = parse_settings(form, checkboxes=True, max_depth=config().quotas.max_depth)
