@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from likeness.db.schema import decisions, detections, faces, model_runs, projects, utcnow
+from likeness.db.schema import (
+    decisions,
+    detections,
+    faces,
+    inserted_id,
+    model_runs,
+    projects,
+    utcnow,
+)
 from likeness.model.encodings import stack
 
 WRITE_BATCH = 5000
@@ -94,11 +102,11 @@ def record_run(conn: Connection, project_id: int, *, last_decision: int, n_posit
                n_negative: int, n_shared: int, threshold: float | None,
                precision: float | None, recall: float | None, params: bytes | None,
                duration_ms: int) -> int:
-    return conn.execute(insert(model_runs).values(
+    return inserted_id(conn.execute(insert(model_runs).values(
         project_id=project_id, last_decision_id=last_decision, n_positive=n_positive,
         n_negative=n_negative, n_shared=n_shared, threshold=threshold,
         precision_estimate=precision, recall_estimate=recall, params=params,
-        duration_ms=duration_ms, created_at=utcnow())).inserted_primary_key[0]
+        duration_ms=duration_ms, created_at=utcnow())))
 
 
 def write_scores(conn: Connection, run_id: int, data: ProjectFaces, scores: list[float | None],
