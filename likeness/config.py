@@ -246,7 +246,7 @@ def _build(cls: type, values: Mapping[str, Any], prefix: str) -> Any:
     for name, value in values.items():
         hint = hints[name]
         key = prefix + name
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{key} must be a mapping")
             kwargs[name] = _build(hint, value, key + ".")

@@ -87,11 +87,12 @@ def fresh_access_token(engine: Engine, cfg: Config, user_id: int,
         locked = users_db.load_tokens_for_update(conn, user_id, cipher)
         if locked is None or not locked.refresh_token:
             raise LoginRequired(f"user {user_id} has no refresh token")
-        if not locked.expires_within(margin):
+        if locked.access_token and not locked.expires_within(margin):
             return locked.access_token
         new = refresh(cfg, locked.refresh_token)
         users_db.store_tokens(conn, user_id, cipher, new)
     log.info("oauth.refreshed", extra={"user": user_id})
+    assert new.access_token is not None  # refresh() copies a TokenSet's, always a str
     return new.access_token
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench import active_learning
-from likeness.model import calibration, classifier, distances
+from likeness.model import classifier, distances
 from likeness.model import run as model_run
 from tests.fixtures.model_faces import clusters
 

@@ -59,7 +59,8 @@ def test_decisions_are_listed_in_order_with_undo_rows_and_filters(web_app, engin
     mine = client.get(f"/api/projects/{project}/decisions?user_id={labeller}&limit=1").get_json()
     assert [d["answer"] for d in mine["decisions"]] == ["no"] and mine["next_cursor"]
     for bad in ("faces?label=maybe", "faces?cursor=-1", "faces?limit=501",
-                "decisions?user_id=x", "decisions?cursor=1e3"):
+                "decisions?user_id=x", "decisions?cursor=1e3", "faces?limit=²",
+                "decisions?face_id=9" + "9" * 30):
         response = client.get(f"/api/projects/{project}/{bad}")
         assert response.status_code == 400, bad
         assert response.get_json()["error"]["code"].startswith("bad_")

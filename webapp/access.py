@@ -56,7 +56,7 @@ def login_session(user: User, now: float | None = None) -> dict[str, Any]:
             "at": int(time.time() if now is None else now)}
 
 
-def current_user() -> User | None:
+def maybe_user() -> User | None:
     """The logged-in user, loaded once per request; None when anonymous.
 
     A session counts only while its user exists with the same Wikimedia id (a local id alone
@@ -77,6 +77,17 @@ def current_user() -> User | None:
                 _note_activity(user)
         g.user = user
     return g.user
+
+
+def current_user() -> User:
+    """The logged-in user, for views behind ``login_required``, ``member_required`` or
+    ``admin_required`` (which have checked that there is one). Called without a login it
+    stops the request as those decorators would: a redirect to the login page, or a 401 under
+    /api. Code that also serves anonymous visitors calls ``maybe_user`` instead."""
+    user = maybe_user()
+    if user is None:
+        abort(_login_response())
+    return user
 
 
 def _session_is_current(user: User) -> bool:
@@ -123,7 +134,7 @@ def _login_response() -> Any:
 def login_required(view: F) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_user() is None:
+        if maybe_user() is None:
             return _login_response()
         return view(*args, **kwargs)
 
@@ -139,7 +150,7 @@ def member_required(role: str | None = None) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            user = current_user()
+            user = maybe_user()
             if user is None:
                 return _login_response()
             project_id = kwargs.get("project_id")
@@ -170,7 +181,7 @@ def is_admin(user: User | None) -> bool:
 def admin_required(view: F) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        user = current_user()
+        user = maybe_user()
         if user is None:
             return _login_response()
         if not is_admin(user):

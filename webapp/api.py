@@ -99,6 +99,11 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     return int(text)
 
 
+def optional_int_arg(name: str, low: int, high: int) -> int | None:
+    """Like int_arg, for an argument that may be left out (None)."""
+    return None if request.args.get(name) in (None, "") else int_arg(name, low, low, high)
+
+
 _CODES = {
     400: "bad_request", 401: "login_required", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 414: "uri_too_long",

@@ -15,6 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Blueprint, Flask, redirect, request, session
 from flask_babel import Babel
+from werkzeug.wrappers import Response
 
 from likeness.config import REPO_ROOT
 from webapp.access import public
@@ -35,7 +36,7 @@ def select_locale() -> str:
 
 @bp.post("/locale")
 @public
-def set_locale() -> object:
+def set_locale() -> Response:
     lang = request.form.get("lang", "")
     if lang in LANGUAGES:
         session["lang"] = lang

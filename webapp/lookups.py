@@ -151,9 +151,10 @@ def sources_preview(cfg: Config, qid: str, category: str | None,
                     "total": total, "count": min(total, cap), "capped": total > cap})
         names = wikidata.labels(wiki.wikidata, facts.related, language) if facts.related \
             else {}
-        items = [{"qid": q, "label": names.get(q, q),
-                  "files": commons.search_count(wiki.commons, related_query([q]))}
-                 for q in facts.related]
+        items: list[dict[str, Any]] = [
+            {"qid": q, "label": names.get(q, q),
+             "files": commons.search_count(wiki.commons, related_query([q]))}
+            for q in facts.related]
         total = sum(i["files"] for i in items)
         out.append({"kind": "related", "available": bool(items), "items": items,
                     "total": total, "count": min(total, cap), "capped": total > cap})

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from likeness.db import users as users_db
 from likeness.db.users import StoredRights
 from likeness.edits import rights
-from webapp.access import current_user
+from webapp.access import maybe_user
 from webapp.context import config, engine
 
 
@@ -45,13 +45,13 @@ def announce(user_id: int) -> None:
 
 def refresh() -> StoredRights | None:
     """Before labelling or sending: the current user's rights, asked again when old."""
-    user = current_user()
+    user = maybe_user()
     return rights.current(engine(), config(), user.id) if user else None
 
 
 def banner() -> str | None:
     """For base.html: the stored answer for the current user (no request to Commons)."""
-    user = current_user()
+    user = maybe_user()
     if user is None:
         return None
     with engine().connect() as conn:

@@ -28,7 +28,7 @@ from flask import Flask, Response, abort, current_app, request, session
 from sqlalchemy import Engine
 
 from likeness.db import rate_limits
-from webapp.access import current_user
+from webapp.access import maybe_user
 from webapp.api import error_response, is_api_request
 
 CSRF_SESSION_KEY = "csrf"
@@ -245,7 +245,7 @@ class RateLimiter:
 
 
 def _who() -> str:
-    user = current_user()  # a session refused on the server counts as anonymous
+    user = maybe_user()  # a session refused on the server counts as anonymous
     return f"u{user.id}" if user else f"a{request.remote_addr}"
 
 

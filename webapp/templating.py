@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
-from webapp.access import current_user, is_admin
+from webapp.access import is_admin, maybe_user
 from webapp.context import config
 
 STATUS_NAMES = {"active": _l("active"), "paused": _l("paused"), "archived": _l("archived")}
@@ -28,7 +28,7 @@ def endpoint_url(endpoint: str, **values: Any) -> str | None:
 
 def init_templating(app: Flask) -> None:
     app.jinja_env.globals.update(
-        current_user=current_user,
+        current_user=maybe_user,  # None for anonymous visitors
         config_login_available=lambda: config().login_available,
         config_quotas=lambda: config().quotas,
         is_admin=is_admin,

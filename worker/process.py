@@ -282,9 +282,9 @@ class _Unit:
         still = [w.future for w in self.work.values() if w.future is not None]
         if any(w.in_pool for w in self.work.values()):
             for task_id, result in pool.results(timeout=0.05 if still else 0.5):
-                work = self.work.get(task_id)
-                if work is not None:
-                    self._finished(work, result)
+                finished = self.work.get(task_id)
+                if finished is not None:
+                    self._finished(finished, result)
         elif still:
             cf.wait(still, timeout=0.5, return_when=cf.FIRST_COMPLETED)
 

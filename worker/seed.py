@@ -24,7 +24,7 @@ REFERENCE_THUMB_WIDTH = 330  # only the page ids are needed; the smallest standa
 
 def run(ctx: WorkerContext, job: Job) -> dict[str, Any]:
     with ctx.engine.connect() as conn:
-        project = seeds.project(conn, job.project_id)
+        project = seeds.project(conn, job.project_id) if job.project_id is not None else None
     if project is None or project.status != "active":
         return {"skipped": "project gone or not active"}
     commons, wikidata = ctx.wiki.commons, ctx.wiki.wikidata

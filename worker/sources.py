@@ -54,7 +54,7 @@ def list_sources(ctx: WorkerContext, project_id: int, facts: SourceFacts, kinds:
     """List the project's search sources into images (within the file quota); returns what
     each found."""
     cap = ctx.cfg.sources.search_files
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for kind in ("search", "related"):
         if kind not in kinds or not keep_going():
             continue

@@ -22,6 +22,8 @@ RERUN_AFTER_SECONDS = 3
 
 def run(ctx: WorkerContext, job: Job) -> dict[str, Any]:
     project_id = job.project_id
+    if project_id is None:  # queued for a project always; its deletion deletes the job
+        return {"skipped": "no project"}
     with ctx.engine.connect() as conn:
         last_decision = training.last_decision_id(conn, project_id)
         previous = training.latest_run(conn, project_id)

@@ -14,7 +14,7 @@ import math
 from sqlalchemy import Connection, insert, select, update
 
 from likeness.db import decisions, jobs
-from likeness.db.schema import faces, images, utcnow
+from likeness.db.schema import faces, images, inserted_id, utcnow
 from likeness.faces.types import Box
 from likeness.faces.types import BoxError as InvalidBox
 
@@ -94,11 +94,11 @@ def add_box(conn: Connection, *, project_id: int, image_id: int, user_id: int, b
             raise BoxError("already_replaced", f"face {replaces} was already replaced")
         conn.execute(update(faces).where(faces.c.id == replaces).values(
             state="replaced", reserved_by=None, reserved_until=None))
-    face_id = conn.execute(insert(faces).values(
+    face_id = inserted_id(conn.execute(insert(faces).values(
         project_id=project_id, image_id=image_id, box_left=box.left, box_top=box.top,
         box_width=box.width, box_height=box.height, source="manual",
         state="encoding", created_by=user_id, created_at=now,
-    )).inserted_primary_key[0]
+    )))
     jobs.enqueue_encode_box(conn, project_id, face_id, user_id)
     # The drawer says whose face it is (recorded like any answer, undoable).
     decisions.record(conn, project_id=project_id, face_id=face_id, user_id=user_id,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from likeness.db.schema import project_categories
+from likeness.db.schema import inserted_id, project_categories
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,9 @@ def ensure(conn: Connection, project_id: int, title: str, depth: int) -> Categor
     if row is None:
         try:
             with conn.begin_nested():
-                new_id = conn.execute(insert(project_categories).values(
+                new_id = inserted_id(conn.execute(insert(project_categories).values(
                     project_id=project_id, title=title[:255], depth=depth)
-                ).inserted_primary_key[0]
+                ))
             return CategoryState(new_id, title, depth, None)
         except IntegrityError:  # created meanwhile by someone else
             row = conn.execute(select(project_categories).where(*where)).one()

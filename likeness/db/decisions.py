@@ -18,12 +18,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, and_, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from likeness.db import jobs
-from likeness.db.schema import decisions, faces, projects, utcnow
+from likeness.db.schema import decisions, faces, inserted_id, projects, utcnow
 
 LABEL_OF = {"yes": "yes", "approve": "yes", "no": "no", "reject": "no", "not_face": "not_face"}
 ANSWERS = frozenset({"yes", "no", "not_face", "skip", "approve", "reject"})
@@ -63,7 +64,7 @@ def record(conn: Connection, *, project_id: int, face_id: int, user_id: int, ans
     if via not in VIA:
         raise DecisionError("bad_via", f"unknown screen {via!r}")
     check_token(client_token)
-    same = {"project_id": project_id, "via": via, "face_id": face_id}
+    same: dict[str, Any] = {"project_id": project_id, "via": via, "face_id": face_id}
     if client_token:
         previous = by_token(conn, user_id, client_token, **same)
         if previous is not None:
@@ -80,10 +81,10 @@ def record(conn: Connection, *, project_id: int, face_id: int, user_id: int, ans
         raise DecisionError("no_face", f"face {face_id} is not in project {project_id}")
     try:
         with conn.begin_nested():
-            decision_id = conn.execute(insert(decisions).values(
+            decision_id = inserted_id(conn.execute(insert(decisions).values(
                 project_id=project_id, face_id=face_id, user_id=user_id, answer=answer,
                 via=via, client_token=client_token, created_at=now,
-            )).inserted_primary_key[0]
+            )))
     except IntegrityError:
         # Two copies of the same retried POST raced; the other one recorded it.
         previous = by_token(conn, user_id, client_token, **same) if client_token else None
@@ -113,7 +114,7 @@ def undo_latest(conn: Connection, *, project_id: int, user_id: int,
     The face is reserved for the user again so the page can show it back at once.
     """
     check_token(client_token)
-    same = {"project_id": project_id, "via": via, "undo": True}
+    same: dict[str, Any] = {"project_id": project_id, "via": via, "undo": True}
     if client_token:
         previous = by_token(conn, user_id, client_token, **same)
         if previous is not None:
@@ -134,10 +135,10 @@ def undo_latest(conn: Connection, *, project_id: int, user_id: int,
     conn.execute(select(faces.c.id).where(faces.c.id == target.face_id).with_for_update())
     try:
         with conn.begin_nested():
-            decision_id = conn.execute(insert(decisions).values(
+            decision_id = inserted_id(conn.execute(insert(decisions).values(
                 project_id=project_id, face_id=target.face_id, user_id=user_id, answer="undo",
                 undoes_id=target.id, via=via, client_token=client_token, created_at=now,
-            )).inserted_primary_key[0]
+            )))
     except IntegrityError:
         previous = by_token(conn, user_id, client_token, **same) if client_token else None
         if previous is None:
@@ -191,10 +192,10 @@ def undo_page(conn: Connection, *, project_id: int, user_id: int,
         row_token = client_token if n == 0 else None
         try:
             with conn.begin_nested():
-                decision_id = conn.execute(insert(decisions).values(
+                decision_id = inserted_id(conn.execute(insert(decisions).values(
                     project_id=project_id, face_id=row.face_id, user_id=user_id,
                     answer="undo", undoes_id=row.id, via="classify", client_token=row_token,
-                    created_at=now)).inserted_primary_key[0]
+                    created_at=now)))
         except IntegrityError:
             # The same retried request raced us and undid the page first.
             previous = by_token(conn, user_id, client_token, project_id=project_id,

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, up
 from likeness.db import files as file_rows
 from likeness.db import jobs
 from likeness.db.files import FileState
-from likeness.db.schema import decisions, detections, faces, files, images, utcnow
+from likeness.db.schema import decisions, detections, faces, files, images, inserted_id, utcnow
 
 SEED_ORIGINS = ("reference", "depicts")  # images.origin values whose faces are seeds
 DETECTED = ("detector", "seed")          # faces.source values that come from a detection
@@ -236,10 +236,10 @@ def set_box_encoding(conn: Connection, face_id: int, encoding: bytes) -> bool:
     if face is None:
         return False
     state = file_rows.get(conn, file_rows.ensure(conn, face.page_id, face.title))
-    detection_id = conn.execute(insert(detections).values(
+    detection_id = inserted_id(conn.execute(insert(detections).values(
         file_id=state.id, sha1=state.sha1, box_left=face.box_left, box_top=face.box_top,
         box_width=face.box_width, box_height=face.box_height, encoding=encoding,
-        project_id=face.project_id, created_at=utcnow())).inserted_primary_key[0]
+        project_id=face.project_id, created_at=utcnow())))
     return conn.execute(update(faces).where(
         and_(faces.c.id == face_id, faces.c.state == "encoding")).values(
         detection_id=detection_id, state="active")).rowcount == 1

@@ -11,11 +11,12 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, case, insert, or_, select, update
+from sqlalchemy import Case, Connection, Row, case, insert, or_, select, update
 
 from likeness.db import members
-from likeness.db.schema import invites, utcnow
+from likeness.db.schema import inserted_id, invites, utcnow
 
 CODE_BYTES = 24
 MAX_CODE_LENGTH = 100
@@ -71,14 +72,14 @@ def create(conn: Connection, project_id: int, created_by: int, *,
     if role != "labeller":
         raise ValueError("invites grant the labeller role")
     code = secrets.token_urlsafe(CODE_BYTES)
-    invite_id = conn.execute(insert(invites).values(
+    invite_id = inserted_id(conn.execute(insert(invites).values(
         project_id=project_id, code_hash=hash_code(code), code_hint=code[:HINT_LENGTH],
         role=role, created_by=created_by, expires_at=expires_at, uses_left=uses,
-    )).inserted_primary_key[0]
+    )))
     return code, get(conn, project_id, invite_id)  # type: ignore[return-value]
 
 
-def _from_row(row) -> Invite:
+def _from_row(row: Row[Any]) -> Invite:
     return Invite(row.id, row.project_id, row.code_hint, row.role, row.created_at,
                   row.expires_at, row.uses_left, row.revoked_at)
 
@@ -129,7 +130,7 @@ def redeem(conn: Connection, code: str, user_id: int) -> Joined:
     return Joined(invite.project_id, added)
 
 
-def _decrement():
+def _decrement() -> Case[Any]:
     return case((invites.c.uses_left.is_(None), None), else_=invites.c.uses_left - 1)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from likeness.db import claims
-from likeness.db.schema import jobs, utcnow
+from likeness.db.schema import inserted_id, jobs, utcnow
 
 
 class JobKind(StrEnum):
@@ -99,10 +99,10 @@ def enqueue(conn: Connection, kind: JobKind, *, project_id: int | None = None,
     """
     try:
         with conn.begin_nested():
-            return conn.execute(insert(jobs).values(
+            return inserted_id(conn.execute(insert(jobs).values(
                 kind=kind, project_id=project_id, face_id=face_id, user_id=user_id,
                 payload=json.dumps(payload or {}), dedupe_key=dedupe_key, run_after=run_after,
-            )).inserted_primary_key[0]
+            )))
     except IntegrityError:
         if dedupe_key is None:
             raise

@@ -57,7 +57,7 @@ def grid_floor(conn: Connection, project_id: int) -> float:
 
 def progress(conn: Connection, project_id: int) -> Progress:
     cut = threshold(conn, project_id)
-    by_status = dict(conn.execute(
+    by_status: dict[str, int] = dict(conn.execute(
         select(images.c.status, func.count()).where(images.c.project_id == project_id)
         .group_by(images.c.status)).all())
     # Grouped by label on ix_faces_project_score; replaced/encoding boxes are few, so counting

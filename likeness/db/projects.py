@@ -10,7 +10,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from likeness.db import crawl_schedule, faces_store, jobs, sources
 from likeness.db import files as file_rows
-from likeness.db.schema import faces, images, project_members, projects, users, utcnow
+from likeness.db.schema import faces, images, inserted_id, project_members, projects, users, utcnow
 
 STATUSES = ("active", "paused", "archived")
 # Settings an owner may change after creation (everything else is fixed or the worker's).
@@ -90,11 +90,11 @@ def create(conn: Connection, *, owner_id: int, qid: str, label: str, category: s
         conn.execute(select(users.c.id).where(users.c.id == owner_id).with_for_update())
         check_quota(conn, owner_id, max_owned)
     now = utcnow()
-    project_id = conn.execute(insert(projects).values(
+    project_id = inserted_id(conn.execute(insert(projects).values(
         owner_id=owner_id, qid=qid, label=label, description=description,
         reference_file=reference_file, category=category, depth=depth, threshold=threshold,
         status="active", last_activity_at=now,
-    )).inserted_primary_key[0]
+    )))
     conn.execute(insert(project_members).values(
         project_id=project_id, user_id=owner_id, role="owner"))
     sources.set_sources(conn, project_id, source_kinds)

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, exists, or_, select, true, update
+from sqlalchemy import ColumnElement, Connection, Update, and_, exists, or_, select, true, update
 
 from likeness.db import progress
 from likeness.db.schema import decisions, faces, images, utcnow
@@ -58,7 +58,7 @@ class QueuedFace:
 
 
 def askable(project_id: int, user_id: int, now: dt.datetime,
-            skipped: Sequence[int] | None = None):  # -> ColumnElement[bool]
+            skipped: Sequence[int] | None = None) -> ColumnElement[bool]:
     """The WHERE clause of the queue (also used by tests and the benchmark's EXPLAIN).
 
     ``skipped``: the faces this user skipped here (from ``skipped_by``); None checks the
@@ -98,7 +98,7 @@ def skipped_by(conn: Connection, project_id: int, user_id: int,
     return sorted({r.face_id for r in rows if r.answer == "skip" and r.id not in undone})
 
 
-def _reserve_ids(conn: Connection, where, k: int) -> list[int]:
+def _reserve_ids(conn: Connection, where: ColumnElement[bool], k: int) -> list[int]:
     """Up to k ids in queue order, locked (SKIP LOCKED) until the caller's commit.
 
     The order must follow ix_faces_queue so the scan stops after k rows: a sort (filesort)
@@ -154,7 +154,7 @@ def next_faces(conn: Connection, project_id: int, user_id: int, k: int = 5, *,
     return _details(conn, ids, until)
 
 
-def _by_primary_key(statement):  # type: ignore[no-untyped-def]
+def _by_primary_key(statement: Update) -> Update:
     """Lock faces rows through the primary key only. Scanning the reserved_by index instead
     locks its entries before the rows, the reverse of an answer (row first, then the index
     entry it changes): a renew racing the same user's answer deadlocked on MariaDB."""

@@ -15,7 +15,7 @@ own, finds stale rows by a plain read and deletes them by primary key, in key or
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Row, bindparam, case, delete, select, update
+from sqlalchemy import Connection, Insert, Row, bindparam, case, delete, select, update
 from sqlalchemy.dialects import mysql, sqlite
 
 from likeness.db.schema import rate_limits as buckets
@@ -40,6 +40,7 @@ def take(conn: Connection, bucket: str, rate: float, burst: float, now: float,
         if granted:
             return granted, 0.0
         row = _bucket(conn, bucket)
+        assert row is not None  # there since _insert_full, locked by this transaction
     have = min(burst, row.tokens + max(now - row.updated_at, 0.0) * rate)
     return 0, max((1 - have) / rate, 1e-3)
 
@@ -87,6 +88,7 @@ def prune(conn: Connection, now: float, limit: int = 1000) -> int:
 def _insert_full(conn: Connection, bucket: str, burst: float, now: float) -> None:
     """A full bucket, unless another process made one meanwhile (then that one stays)."""
     values = {"bucket": bucket, "tokens": burst, "updated_at": now, "full_at": now}
+    statement: Insert
     if conn.dialect.name in ("mysql", "mariadb"):
         statement = mysql.insert(buckets).values(**values).on_duplicate_key_update(
             bucket=buckets.c.bucket)

@@ -13,12 +13,14 @@ Alembic migrations in migrations/versions create exactly these tables (a test co
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
     Column,
+    CursorResult,
     DateTime,
     Double,
     Float,
@@ -63,6 +65,14 @@ LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 def utcnow() -> dt.datetime:
     """Naive UTC, as every timestamp column stores it."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the row a single-row INSERT just wrote."""
+    key = result.inserted_primary_key
+    if key is None:  # only for statements that are not single-row inserts
+        raise ValueError("not the result of a single-row INSERT")
+    return int(key[0])
 
 
 def _created() -> Column:

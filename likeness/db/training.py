@@ -16,7 +16,15 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
 
 from likeness.db.decisions import LABEL_OF
-from likeness.db.schema import decisions, detections, faces, model_runs, projects, utcnow
+from likeness.db.schema import (
+    decisions,
+    detections,
+    faces,
+    inserted_id,
+    model_runs,
+    projects,
+    utcnow,
+)
 from likeness.model.encodings import stack
 from likeness.model.run import RunResult
 
@@ -115,7 +123,7 @@ def record_run(conn: Connection, project_id: int, *, last_decision: int,
                result: RunResult) -> int:
     """A model_runs row for one run (None columns while there is no model yet)."""
     model, left = result.model, result.work_left
-    return conn.execute(insert(model_runs).values(
+    return inserted_id(conn.execute(insert(model_runs).values(
         project_id=project_id, last_decision_id=last_decision,
         n_positive=model.n_positive if model else 0,
         n_negative=model.n_negative if model else 0,
@@ -127,7 +135,7 @@ def record_run(conn: Connection, project_id: int, *, last_decision: int,
         n_uncertain=left.n_uncertain if left else None,
         expected_left=left.expected_left if left else None,
         expected_next=left.expected_next if left else None,
-        duration_ms=result.duration_ms, created_at=utcnow())).inserted_primary_key[0]
+        duration_ms=result.duration_ms, created_at=utcnow())))
 
 
 def write_scores(conn: Connection, run_id: int, data: ProjectFaces, scores: list[float | None],

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from likeness.crypto import TokenCipher
-from likeness.db.schema import users, utcnow
+from likeness.db.schema import inserted_id, users, utcnow
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,14 @@ def upsert(conn: Connection, wiki_user_id: int, username: str) -> User:
     if user_id is None:
         try:
             with conn.begin_nested():
-                user_id = conn.execute(insert(users).values(
+                user_id = inserted_id(conn.execute(insert(users).values(
                     wiki_user_id=wiki_user_id, username=username, last_seen_at=utcnow(),
-                )).inserted_primary_key[0]
+                )))
             return User(user_id, wiki_user_id, username)
-        except IntegrityError:
+        except IntegrityError:  # the other login's row is there now
             user_id = _id_for(conn, wiki_user_id)
+            if user_id is None:
+                raise
     conn.execute(update(users).where(users.c.id == user_id).values(
         username=username, last_seen_at=utcnow()))
     user = get(conn, user_id)

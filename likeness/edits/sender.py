@@ -83,10 +83,14 @@ class Sender:
     stats: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.api_for is None:
-            self.api_for = lambda token: commons_api(self.cfg, token)
         if not self.lease_seconds:
             self.lease_seconds = self.cfg.worker.lease_seconds
+
+    def client(self, access_token: str) -> ActionApi:
+        """The Commons client for ``access_token`` (``api_for``, else the configured one)."""
+        if self.api_for is not None:
+            return self.api_for(access_token)
+        return commons_api(self.cfg, access_token)
 
     @property
     def policy(self) -> RetryPolicy:
@@ -156,7 +160,7 @@ class _Attempt:
             return s._fail(edit, "no_sender", "The account that asked for this edit is gone.",
                            False)
         try:
-            self.api = s.api_for(fresh_access_token(s.engine, s.cfg, edit.user_id))
+            self.api = s.client(fresh_access_token(s.engine, s.cfg, edit.user_id))
         except LoginRequired as exc:
             return s._fail(edit, "login_required", f"{LOGIN_AGAIN} ({exc})", False,
                            whole_queue=True)
@@ -255,16 +259,17 @@ class _Attempt:
 
     def _qualify(self, entity: MediaInfo | None, target: Statement) -> str:
         edit = self.edit
-        if not edit.region:
+        region = edit.region
+        if not region:
             return self._skip("already_depicted", f"The file already has P180={edit.qid}.",
                               target.id)
         if not self._before_write("qualify"):
             return "lost"
         summary = edit_summary(self.s.cfg, "qualify", edit, self._label())
         revid = self._post(lambda token: writes.add_region_qualifier(
-            self.api, target.id, edit.region, summary, token,
+            self.api, target.id, region, summary, token,
             entity.lastrevid if entity else None, tags=self.s.cfg.edits.tags))
-        quals = {**target.qualifiers, REGION: [edit.region]}
+        quals = {**target.qualifiers, REGION: [region]}
         stmt = Statement(target.id, DEPICTS, edit.qid, quals, target.rank)
         return self._done(stmt, revid, False, action="qualify")
 
@@ -334,7 +339,7 @@ class _Attempt:
                                     self.wrote, whole_queue=True)
             except OAuthUnavailable as err:
                 return self._postpone(OAUTH_DOWN_WAIT, "oauth_unavailable", str(err))
-            self.api = self.s.api_for(token)
+            self.api = self.s.client(token)
             return None
         if isinstance(outcome, Reread):
             if code == "editconflict" and self.conflicts < 1:

@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import ForkServerContext, SpawnContext
 from typing import Any
 
 from likeness.faces.child import ChildSettings, child_main
@@ -51,6 +52,15 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # a result with 1,000 faces is under 1 MB
 MAX_STARTUP_FAILURES = 3  # in a row, with no child becoming ready in between
+
+
+def _context(method: str) -> ForkServerContext | SpawnContext:
+    """The multiprocessing context of a start method the pool allows."""
+    if method == "forkserver":
+        return multiprocessing.get_context("forkserver")
+    if method == "spawn":
+        return multiprocessing.get_context("spawn")
+    raise ValueError(f"unsupported start method {method!r}: use forkserver or spawn")
 
 
 class PoolError(RuntimeError):
@@ -128,7 +138,7 @@ class FacePool:
             max_detect_pixels=max_detect_pixels,
             allow_test_tasks=allow_test_tasks,
         )
-        self._ctx = multiprocessing.get_context(start_method)
+        self._ctx = _context(start_method)
         self._queue: deque[Task] = deque()
         self._done: deque[tuple[Any, Any]] = deque()
         self._ids: set[Any] = set()  # task ids queued or running, to refuse duplicates

@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -139,7 +140,8 @@ class Model:
         try:
             with np.load(io.BytesIO(blob), allow_pickle=False) as z:
                 meta = json.loads(z["meta"].tobytes().decode())
-                arrays = {k: as_matrix(z[k]) for k in ("pos_refs", "neg_refs", "prior_refs")}
+                arrays: dict[str, Any] = {k: as_matrix(z[k])
+                                          for k in ("pos_refs", "neg_refs", "prior_refs")}
         except (ValueError, KeyError, OSError) as exc:
             raise ValueError(f"not a serialised model: {exc}") from exc
         if meta.get("format") != FORMAT:

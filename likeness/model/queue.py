@@ -11,6 +11,7 @@ population among the answers, so the precision estimate can be audited without b
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from likeness.model import distances
 from likeness.model.encodings import as_matrix
@@ -19,7 +20,7 @@ MIN_DISTANCE = 0.25   # below this, two faces are near-duplicates (same person, 
 _EPS = 1e-6
 
 
-def logit(p: np.ndarray) -> np.ndarray:
+def logit(p: npt.ArrayLike) -> np.ndarray:
     p = np.clip(np.asarray(p, np.float64), _EPS, 1.0 - _EPS)
     return np.log(p) - np.log1p(-p)
 
@@ -93,8 +94,10 @@ def select_batch(scores: np.ndarray, image_ids: np.ndarray, encodings: np.ndarra
     # interleave: random picks at evenly spaced positions, so any prefix holds its share
     body = list(rest)
     slots = len(body) + len(random_pick)
-    positions = (np.floor((np.arange(len(random_pick)) + rng.random()) * slots
-                          / max(len(random_pick), 1))).astype(int) if len(random_pick) else []
+    positions: np.ndarray | list[int] = []
+    if len(random_pick):
+        positions = (np.floor((np.arange(len(random_pick)) + rng.random()) * slots
+                              / max(len(random_pick), 1))).astype(int)
     for pos, face in zip(positions, random_pick, strict=True):
         body.insert(int(pos), int(face))
     order = np.concatenate([seeds, np.asarray(body, np.int64)]).astype(np.int64)

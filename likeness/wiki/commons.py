@@ -217,8 +217,9 @@ def _fetch_batch(api: ActionApi, key: str, batch: list[str], thumb_width: int,
             if "filemissing" in info or "url" not in info:
                 missing[(title, pageid)] = MissingFile(title, pageid, "filemissing")
                 continue
-            found[int(pageid)] = _image_info(page, info)
-            by_title[title] = int(pageid)
+            # A page that is neither missing nor invalid has both.
+            found[int(page["pageid"])] = _image_info(page, info)
+            by_title[page["title"]] = int(page["pageid"])
         for src, dst in aliases.items():
             if dst in by_title:
                 by_title[src] = by_title[dst]

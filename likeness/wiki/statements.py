@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ class Statement:
     value: Any = None
     qualifier_hashes: dict[str, list[str]] = field(default_factory=dict)
 
-    @property
+    @builtins.property  # for type checkers the field "property" shadows the builtin
     def region(self) -> str | None:
         """The first P2677 string qualifier (``pct:x,y,w,h``), as wd-image-positions reads it."""
         for value in self.qualifiers.get(REGION, []):

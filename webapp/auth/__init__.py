@@ -5,7 +5,8 @@
 * an owner-only access token (``oauth.owner_only_token``, a personal local install): /login shows
   one button that checks the token against the profile endpoint and logs its owner in.
 
-``current_user()`` and ``login_required`` live in ``webapp.access`` and are re-exported here.
+``current_user()``, ``maybe_user()`` and ``login_required`` live in ``webapp.access`` and are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -18,21 +19,23 @@ from typing import Any
 
 import requests
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from oauthlib.oauth2 import OAuth2Error
+from werkzeug.wrappers import Response
 
 from likeness.config import Config
 from likeness.db import users as users_db
 from likeness.db.users import Tokens
 from likeness.tokens import LoginRequired, cipher_for, fetch_profile, owner_only_mode
 from webapp import rights
-from webapp.access import current_user, login_required, public
+from webapp.access import current_user, login_required, maybe_user, public
 from webapp.auth import wikimedia
 from webapp.auth.session import log_in, log_out, remember_next
 from webapp.context import config, engine
 from webapp.security import rate_limit, safe_next
 
-__all__ = ["bp", "current_user", "login_required", "register"]
+__all__ = ["bp", "current_user", "login_required", "maybe_user", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +44,10 @@ bp = Blueprint("auth", __name__)
 
 @bp.get("/login")
 @public
-def login() -> object:
+def login() -> ResponseReturnValue:
     cfg = config()
     next_url = safe_next(request.args.get("next"))
-    if current_user() is not None:
+    if maybe_user() is not None:
         return redirect(next_url)
     if cfg.oauth_configured:
         remember_next(next_url)
@@ -56,7 +59,7 @@ def login() -> object:
 @bp.post("/login/owner")
 @public
 @rate_limit("login")
-def login_owner() -> object:
+def login_owner() -> ResponseReturnValue:
     """Owner-only mode: whoever owns the configured token is the one user of this install."""
     cfg = config()
     next_url = safe_next(request.form.get("next"))
@@ -111,7 +114,7 @@ def _loopback(address: str | None) -> bool:
 
 @bp.post("/logout")
 @public
-def logout() -> object:
+def logout() -> Response:
     # Stored tokens stay: the worker may still send this user's confirmed edits.
     log_out()
     return redirect(url_for("home.index"))

@@ -1,5 +1,5 @@
 """What the session cookie holds: the login (user id, Wikimedia id, session generation, login
-time; see webapp.access.current_user), the CSRF token, a language choice, and the post-login
+time; see webapp.access.maybe_user), the CSRF token, a language choice, and the post-login
 target while the OAuth dance runs. Nothing else, so it stays far below 4 KB."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from flask import g, session
 
 from likeness.db import users as users_db
 from likeness.db.users import User
-from webapp.access import current_user, login_session
+from webapp.access import login_session, maybe_user
 from webapp.context import engine
 from webapp.security import safe_next
 
@@ -28,7 +28,7 @@ def log_in(user: User) -> None:
 def log_out() -> None:
     """End this session and, on the server, every other session of the same user: a cookie
     copied before the logout is refused from now on."""
-    user = current_user()
+    user = maybe_user()
     if user is not None:
         with engine().begin() as conn:
             users_db.end_sessions(conn, user.id)

@@ -27,7 +27,7 @@ from likeness.db.users import Tokens
 from likeness.tokens import LoginRequired, cipher_for, fetch_profile
 from likeness.useragent import user_agent
 from webapp import rights
-from webapp.access import current_user
+from webapp.access import maybe_user
 from webapp.auth.session import log_in, pop_next
 from webapp.context import config, engine
 
@@ -53,7 +53,7 @@ class UserTokenStorage(BaseStorage):
     def _user_id(self) -> int | None:
         if g.get("login_user_id"):
             return g.login_user_id
-        user = current_user()
+        user = maybe_user()
         return user.id if user else None
 
     def get(self, blueprint: Any) -> dict[str, Any] | None:
@@ -96,7 +96,7 @@ class WikimediaBlueprint(OAuth2ConsumerBlueprint):
     ua: str = ""
     _G_KEY = "_wikimedia_oauth_session"
 
-    @property  # type: ignore[override]
+    @property
     def session(self) -> Any:
         if self._G_KEY not in g:
             setattr(g, self._G_KEY, _PARENT_SESSION.fget(self))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
 from likeness.db import accounts
 from webapp.access import current_user, login_required
@@ -20,7 +21,7 @@ def page() -> str:
 
 @bp.post("/account/delete")
 @login_required
-def delete() -> object:
+def delete() -> Response:
     with engine().begin() as conn:
         accounts.delete_account(conn, current_user().id)
     log_out()

@@ -19,6 +19,7 @@ from flask import Blueprint, g, request
 from likeness.db import edit_reports as reports
 from likeness.db import edits as edit_rows
 from likeness.db.edit_reports import EditReport
+from likeness.db.users import User
 from likeness.edits import plan
 from likeness.edits.rights import current as current_rights
 from likeness.faces.types import Box, BoxError
@@ -139,7 +140,7 @@ def _batch_id(value: object, name: str = "batch_id") -> str:
     return value
 
 
-def _require_sender() -> Any:
+def _require_sender() -> User:
     """The caller may send in this project and Commons lets them edit; else 403."""
     require_writable()
     if not can_send(g.project, g.role):
@@ -148,7 +149,7 @@ def _require_sender() -> Any:
     return _require_can_edit()
 
 
-def _require_can_edit() -> Any:
+def _require_can_edit() -> User:
     user = current_user()
     rights = rights_json(current_rights(engine(), config(), user.id))
     if rights["state"] in ("blocked", "no_grant"):

@@ -9,20 +9,14 @@ from flask import Blueprint, request
 
 from likeness.db import listings
 from webapp.access import member_required
-from webapp.api import api_error
+from webapp.api import api_error, int_arg, optional_int_arg
 from webapp.context import engine
 from webapp.serialize import iso
 
 bp = Blueprint("api_faces", __name__, url_prefix="/api/projects/<int:project_id>")
 
 
-def _int_arg(name: str, default: int | None = None, high: int = 2**31) -> int | None:
-    value = request.args.get(name)
-    if value in (None, ""):
-        return default
-    if not value.isdigit() or not 1 <= int(value) <= high:
-        api_error(400, f"bad_{name}", f"{name} must be an integer from 1 to {high}")
-    return int(value)
+ID_MAX = 2**31
 
 
 def _next(cursor: int | None) -> str | None:
@@ -52,8 +46,8 @@ def faces(project_id: int) -> dict:
         api_error(400, "bad_label", f"label must be one of {', '.join(listings.LABELS)}")
     with engine().connect() as conn:
         rows, cursor = listings.faces_page(
-            conn, project_id, after=_int_arg("cursor"), label=label,
-            limit=_int_arg("limit", 100, listings.MAX_PAGE))
+            conn, project_id, after=optional_int_arg("cursor", 1, ID_MAX), label=label,
+            limit=int_arg("limit", 100, 1, listings.MAX_PAGE))
     return {"faces": [face_json(f) for f in rows], "next_cursor": _next(cursor)}
 
 
@@ -62,6 +56,8 @@ def faces(project_id: int) -> dict:
 def decisions(project_id: int) -> dict:
     with engine().connect() as conn:
         rows, cursor = listings.decisions_page(
-            conn, project_id, after=_int_arg("cursor"), user_id=_int_arg("user_id"),
-            face_id=_int_arg("face_id"), limit=_int_arg("limit", 100, listings.MAX_PAGE))
+            conn, project_id, after=optional_int_arg("cursor", 1, ID_MAX),
+            user_id=optional_int_arg("user_id", 1, ID_MAX),
+            face_id=optional_int_arg("face_id", 1, ID_MAX),
+            limit=int_arg("limit", 100, 1, listings.MAX_PAGE))
     return {"decisions": [decision_json(d) for d in rows], "next_cursor": _next(cursor)}

@@ -10,7 +10,7 @@ from flask_babel import get_locale
 
 from likeness.db import images, invites, members, projects, sources
 from likeness.db.leaderboard import leaderboard
-from webapp.access import current_user, login_required, member_required, public
+from webapp.access import current_user, login_required, maybe_user, member_required, public
 from webapp.api import api_error, json_body
 from webapp.blueprints.invites import REASONS, join_url
 from webapp.context import config, engine
@@ -41,7 +41,7 @@ def _invalid(exc: InputErrors) -> Any:
 @bp.get("/me")
 @public
 def me() -> Any:
-    user = current_user()
+    user = maybe_user()
     if user is None:
         return jsonify({"user": None, "login_available": config().login_available})
     return jsonify({"user": {"id": user.id, "username": user.username},
@@ -206,7 +206,7 @@ def project_leaderboard(project_id: int) -> Any:
 @bp.get("/leaderboard")
 @public
 def overall_leaderboard() -> Any:
-    user = current_user()
+    user = maybe_user()
     with engine().connect() as conn:
         entries = leaderboard(conn, viewer_id=user.id if user else None)
     return jsonify({"leaderboard": [entry_json(e) for e in entries]})

@@ -4,7 +4,7 @@ Likeness is, and what to configure when login is not set up yet."""
 from flask import Blueprint, render_template
 
 from likeness.db import projects
-from webapp.access import current_user, public
+from webapp.access import maybe_user, public
 from webapp.context import config, engine
 
 bp = Blueprint("home", __name__)
@@ -13,7 +13,7 @@ bp = Blueprint("home", __name__)
 @bp.get("/")
 @public
 def index() -> str:
-    user = current_user()
+    user = maybe_user()
     summaries = []
     if user is not None:
         with engine().connect() as conn:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
 
 from likeness.db import invites, projects
 from webapp.access import current_user, login_required, member_required
@@ -43,7 +45,7 @@ def manage(project_id: int) -> str:
 @bp.post("/projects/<int:project_id>/invites")
 @member_required("owner")
 @rate_limit("write")
-def create(project_id: int) -> object:
+def create(project_id: int) -> ResponseReturnValue:
     try:
         expires_at, uses = parse_invite_options(request.form)
     except InputErrors as exc:
@@ -62,7 +64,7 @@ def create(project_id: int) -> object:
 
 @bp.post("/projects/<int:project_id>/invites/<int:invite_id>/revoke")
 @member_required("owner")
-def revoke(project_id: int, invite_id: int) -> object:
+def revoke(project_id: int, invite_id: int) -> Response:
     with engine().begin() as conn:
         done = invites.revoke(conn, project_id, invite_id)
     flash(_("Invite revoked.") if done else _("That invite was already revoked."),
@@ -78,7 +80,7 @@ def join_form() -> str:
 
 @bp.get("/join/<code>")
 @login_required
-def join_link(code: str) -> object:
+def join_link(code: str) -> ResponseReturnValue:
     """The shared link: show which project the code opens, and a button to join."""
     check_rate("join")
     with engine().connect() as conn:
@@ -94,7 +96,7 @@ def join_link(code: str) -> object:
 @bp.post("/join")
 @login_required
 @rate_limit("join")
-def join() -> object:
+def join() -> ResponseReturnValue:
     code = request.form.get("code", "").strip()
     if "/join/" in code:  # a pasted link
         code = code.rsplit("/join/", 1)[1].split("?")[0].strip("/")

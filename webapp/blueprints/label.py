@@ -182,6 +182,7 @@ def api_box(project_id: int) -> tuple[dict, int]:
                                     client_token=client_token(body),
                                     answer=body.get("answer", "yes"))
             state = boxes.box_state(conn, project_id, face_id)
+            assert state is not None  # add_box wrote the face in this transaction
     except boxes.BoxError as exc:
         status = {"no_image": 404, "no_face": 404, "bad_answer": 400}.get(exc.code, 422)
         api_error(status, exc.code, str(exc))

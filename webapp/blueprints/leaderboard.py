@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template
 
 from likeness.db.leaderboard import leaderboard
-from webapp.access import current_user, member_required, public
+from webapp.access import maybe_user, member_required, public
 from webapp.context import engine
 
 bp = Blueprint("leaderboard", __name__)
@@ -14,7 +14,7 @@ bp = Blueprint("leaderboard", __name__)
 @bp.get("/leaderboard")
 @public
 def overall() -> str:
-    user = current_user()
+    user = maybe_user()
     with engine().connect() as conn:
         entries = leaderboard(conn, viewer_id=user.id if user else None)
     return render_template("leaderboard.html", project=None, entries=entries)

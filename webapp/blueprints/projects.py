@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from likeness.db import images, members, projects, sources
 from webapp.access import current_user, login_required, member_required
@@ -38,9 +40,8 @@ def new() -> str:
 @bp.post("/new")
 @login_required
 @rate_limit("write")
-def create() -> object:
+def create() -> ResponseReturnValue:
     user = current_user()
-    assert user is not None
     try:
         project_id, prepared = start_project(config(), engine(), user.id, request.form,
                                              str(get_locale() or "en"))
@@ -85,8 +86,9 @@ def _settings_page(errors: dict[str, str]) -> str:
 @bp.post("/<int:project_id>/settings")
 @member_required("owner")
 @rate_limit("write")
-def save_settings(project_id: int) -> object:
-    form = {k: v for k, v in request.form.items() if k not in ("status", "sources")}
+def save_settings(project_id: int) -> ResponseReturnValue:
+    form: dict[str, str | list[str]] = {k: v for k, v in request.form.items()
+                                        if k not in ("status", "sources")}
     form["sources"] = request.form.getlist("sources")
     try:
         values = parse_settings(form, checkboxes=True, max_depth=config().quotas.max_depth)
@@ -100,7 +102,7 @@ def save_settings(project_id: int) -> object:
 
 @bp.post("/<int:project_id>/status")
 @member_required("owner")
-def change_status(project_id: int) -> object:
+def change_status(project_id: int) -> Response:
     status = STATUS_ACTIONS.get(request.form.get("action", ""))
     if status is None:
         abort(400, "Unknown action.")
@@ -112,7 +114,7 @@ def change_status(project_id: int) -> object:
 
 @bp.post("/<int:project_id>/delete")
 @member_required("owner")
-def delete(project_id: int) -> object:
+def delete(project_id: int) -> Response:
     if request.form.get("confirm", "").strip().upper() != g.project.qid.upper():
         flash(_("Type the project's Q-id to confirm deletion."), "error")
         return redirect(url_for("projects.settings", project_id=project_id))
@@ -135,7 +137,7 @@ def member_list(project_id: int) -> str:
 
 @bp.post("/<int:project_id>/members/<int:user_id>/remove")
 @member_required("owner")
-def remove_member(project_id: int, user_id: int) -> object:
+def remove_member(project_id: int, user_id: int) -> Response:
     with engine().begin() as conn:
         removed = members.remove(conn, project_id, user_id)
     flash(_("Member removed.") if removed else _("Nobody to remove."),
@@ -145,7 +147,7 @@ def remove_member(project_id: int, user_id: int) -> object:
 
 @bp.post("/<int:project_id>/leave")
 @member_required()
-def leave(project_id: int) -> object:
+def leave(project_id: int) -> Response:
     if g.role == "owner":
         flash(_("The owner cannot leave; delete the project instead."), "error")
         return redirect(url_for("projects.view", project_id=project_id))
