@@ -30,7 +30,13 @@ from likeness.db import users as users_db
 from likeness.db.schema import decisions, edits, faces, images, metadata, projects, utcnow
 from standin.server import thumb_fields_url
 from tests import factories
-from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS, axe_violations, browser_skip_reason
+from tests.fixtures.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    axe_violations,
+    browser_skip_reason,
+    one_at_a_time,
+)
 from tests.fixtures.edits import TARGET_LABEL, TARGET_QID
 
 pytestmark = pytest.mark.browser
@@ -262,6 +268,7 @@ def test_undo_the_batch_through_its_confirmation(site: Site) -> None:
 
 def test_classify_links_the_file_page_and_keeps_a_drawn_box(site: Site) -> None:
     page = site.page(OWNER, f"/projects/{site.project_id}/label")
+    one_at_a_time(page)
     page.wait_for_function("() => document.getElementById('classify').dataset.face")
     href = page.get_attribute("#file-link", "href")
     assert href.startswith(site.standin.base_url + "/commons/wiki/File:Bill_Gates_"), href
@@ -291,7 +298,7 @@ PAGES = ["/", "/projects/new", "/join", "/leaderboard", "/account", "/admin",
          "/projects/{p}/leaderboard", "/projects/{p}/invites", "/projects/{p}/settings",
          "/no/such/page"]
 SETTLED = {
-    "/projects/{p}/label": "() => ['face', 'empty'].includes("
+    "/projects/{p}/label": "() => ['face', 'grid', 'empty'].includes("
                            "document.getElementById('classify').dataset.state)",
     "/projects/{p}/review": "() => document.getElementById('review').dataset.state === 'ready'",
     "/projects/{p}/edits": "() => document.getElementById('edits').dataset.state === 'ready'",

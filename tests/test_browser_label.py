@@ -44,7 +44,7 @@ from likeness.db.schema import (
     utcnow,
 )
 from likeness.model import run as model_run
-from tests.fixtures.browser import axe_violations, browser_skip_reason
+from tests.fixtures.browser import axe_violations, browser_skip_reason, one_at_a_time
 from webapp import create_app
 
 pytestmark = pytest.mark.browser
@@ -228,17 +228,6 @@ def _wait_saved(page: Any) -> None:
     page.wait_for_function("() => document.getElementById('classify').dataset.outbox === '0'")
 
 
-GRID_OPTION = "Show pages of likely faces to confirm at once"
-
-
-def _one_at_a_time(page: Any) -> None:
-    """Untick the grid pages (kept for the browser context): a grid page shown now goes back
-    to single questions, and none comes while the labeller answers."""
-    page.wait_for_function("() => document.getElementById('classify').dataset.state")
-    page.get_by_label(GRID_OPTION).uncheck()
-    page.wait_for_function("() => document.getElementById('classify').dataset.state !== 'grid'")
-
-
 # --- the scenarios ---------------------------------------------------------------------------
 
 KEYS = ["y", "y", "ArrowLeft", "n", "y", "x", "y", "s", "y", "ArrowRight",
@@ -252,14 +241,14 @@ def test_two_labellers_never_see_the_same_face(live: Live) -> None:
     first = live.new_page()
     second = live.new_page()
     live.login(first, OWNER, f"/projects/{live.project_id}/label")
-    _one_at_a_time(first)
+    one_at_a_time(first)
     live.login(second, SECOND, "/")
     second_id = live.user_id(SECOND)
     with live.engine.begin() as conn:
         if members.role_of(conn, live.project_id, second_id) is None:
             members.add(conn, live.project_id, second_id, "labeller")
     second.goto(f"{live.base}/projects/{live.project_id}/label")
-    _one_at_a_time(second)
+    one_at_a_time(second)
     seen: dict[str, list[int]] = {"first": [], "second": []}
     for _ in range(5):
         for name, page, key in (("first", first, "y"), ("second", second, "y")):
@@ -306,7 +295,7 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
     page = live.new_page()
     live.login(page, OWNER, f"/projects/{live.project_id}/label")
     page.wait_for_url(f"{live.base}/projects/{live.project_id}/label")
-    _one_at_a_time(page)
+    one_at_a_time(page)
     _wait_ready(page)
     shot(page, "03-classify")
     # On a phone: no sideways scrolling, the answer buttons at hand (a grid page's too).
@@ -318,7 +307,7 @@ def test_label_undo_draw_review_end_to_end(live: Live) -> None:
         shot(phone, "04-grid-phone")
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         assert phone.locator("#grid-confirm").is_visible()
-        _one_at_a_time(phone)
+        one_at_a_time(phone)
     shot(phone, "04-classify-phone")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     assert phone.locator("button[data-answer=yes]").is_visible()

@@ -119,15 +119,7 @@ def undo_latest(conn: Connection, *, project_id: int, user_id: int,
         previous = by_token(conn, user_id, client_token, **same)
         if previous is not None:
             return previous
-    undo = decisions.alias("u")
-    target = conn.execute(
-        select(decisions.c.id, decisions.c.face_id, decisions.c.answer)
-        .where(decisions.c.user_id == user_id, decisions.c.project_id == project_id,
-               decisions.c.answer != "undo",
-               ~exists().where(and_(undo.c.undoes_id == decisions.c.id,
-                                    undo.c.answer == "undo")))
-        .order_by(decisions.c.id.desc()).limit(1)
-    ).first()
+    target = _latest_answer(conn, project_id, user_id)
     if target is None:
         return None
     now = now or utcnow()
@@ -169,8 +161,8 @@ def undo_page(conn: Connection, *, project_id: int, user_id: int,
     latest = _latest_answer(conn, project_id, user_id)
     if latest is None:
         return []
-    via, token = latest
-    prefix = page_prefix(via, token)
+    via = latest.via
+    prefix = page_prefix(via, latest.client_token)
     if prefix is None:
         done = undo_latest(conn, project_id=project_id, user_id=user_id,
                            client_token=client_token, now=now,
@@ -243,19 +235,19 @@ def by_page_token(conn: Connection, user_id: int, prefix: str) -> list[PageAnswe
             for r in rows]
 
 
-def _latest_answer(conn: Connection, project_id: int,
-                   user_id: int) -> tuple[str, str | None] | None:
-    """(via, client_token) of this user's newest not-undone answer in the project."""
+def _latest_answer(conn: Connection, project_id: int, user_id: int) -> Any:
+    """This user's newest not-undone answer in the project: a row (id, face_id, answer, via,
+    client_token), or None."""
     undo = decisions.alias("u")
-    row = conn.execute(
-        select(decisions.c.via, decisions.c.client_token)
+    return conn.execute(
+        select(decisions.c.id, decisions.c.face_id, decisions.c.answer, decisions.c.via,
+               decisions.c.client_token)
         .where(decisions.c.user_id == user_id, decisions.c.project_id == project_id,
                decisions.c.answer != "undo",
                ~exists().where(and_(undo.c.undoes_id == decisions.c.id,
                                     undo.c.answer == "undo")))
         .order_by(decisions.c.id.desc()).limit(1)
     ).first()
-    return None if row is None else (row.via, row.client_token)
 
 
 def _restore(conn: Connection, decision_id: int, face_id: int, user_id: int,

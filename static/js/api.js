@@ -10,6 +10,11 @@
  *   Likeness.token() -> a random client token.
  *   Likeness.drawCrop(canvas, img, box, margin) draws the face `box` (fractions of the image)
  *       of a loaded <img> into a square canvas, with `margin` times the face's size around it.
+ *   Likeness.faceCard(face, size, caption, name, mark) -> {li, button, canvas}
+ *       a face in a page of faces (review, grid): a toggle button (aria-pressed) holding a
+ *       size x size canvas for the crop, the visible `caption` element, a visually hidden
+ *       `name` (what pressing does; the accessible name keeps the visible text) and the
+ *       `mark` shown while pressed.
  */
 (function () {
   "use strict";
@@ -77,6 +82,30 @@
                   0, 0, canvas.width, canvas.height);
   }
 
+  function faceCard(face, size, caption, name, mark) {
+    const li = document.createElement("li");
+    li.className = "review-card";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "review-face";
+    button.dataset.face = String(face.id);
+    button.setAttribute("aria-pressed", "false");
+    const canvas = document.createElement("canvas");
+    canvas.width = size;
+    canvas.height = size;
+    canvas.setAttribute("aria-hidden", "true");
+    caption.classList.add("review-caption");
+    const hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = " " + name;
+    const pressedMark = document.createElement("span");
+    pressedMark.className = "reject-mark";
+    pressedMark.textContent = mark;
+    button.append(canvas, caption, hidden, pressedMark);
+    li.append(button);
+    return { li: li, button: button, canvas: canvas };
+  }
+
   window.Likeness = { api: api, send: send, token: token, drawCrop: drawCrop,
-                      csrfToken: csrfToken };
+                      faceCard: faceCard, csrfToken: csrfToken };
 }());

@@ -38,43 +38,27 @@
     }
 
     function tile(face, index, pressed) {
-      const li = document.createElement("li");
-      li.className = "review-card";
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "review-face grid-face";
-      button.dataset.face = String(face.id);
-      button.setAttribute("aria-pressed", pressed ? "true" : "false");
-      const key = KEYS[index];
-      if (key) button.setAttribute("aria-keyshortcuts", key);
-      const canvas = document.createElement("canvas");
-      canvas.width = CROP;
-      canvas.height = CROP;
-      canvas.setAttribute("aria-hidden", "true");
-      if (face.thumb_url) {
-        image(face.thumb_url, function (img) {
-          Likeness.drawCrop(canvas, img, face.box, 1.6);
-          button.dataset.drawn = "1";
-        });
-      }
       const caption = document.createElement("span");
-      caption.className = "review-caption";
+      const key = KEYS[index];
       if (key) {
         const kbd = document.createElement("kbd");
         kbd.textContent = key;
         caption.append(kbd);
       }
-      const name = document.createElement("span");
-      name.className = "visually-hidden";
-      name.textContent = " " + msgs.grid_face.replace("%n", String(index + 1))
-        .replace("%f", face.title);
-      const mark = document.createElement("span");
-      mark.className = "reject-mark";
-      mark.textContent = msgs.grid_not;
-      button.append(canvas, caption, name, mark);
+      const made = Likeness.faceCard(face, CROP, caption, msgs.grid_face
+        .replace("%n", String(index + 1)).replace("%f", face.title), msgs.grid_not);
+      const button = made.button;
+      button.classList.add("grid-face");
+      button.setAttribute("aria-pressed", pressed ? "true" : "false");
+      if (key) button.setAttribute("aria-keyshortcuts", key);
+      if (face.thumb_url) {
+        image(face.thumb_url, function (img) {
+          Likeness.drawCrop(made.canvas, img, face.box, 1.6);
+          button.dataset.drawn = "1";
+        });
+      }
       button.addEventListener("click", function () { toggle(index); });
-      li.append(button);
-      return li;
+      return made.li;
     }
 
     function buttons() { return list.querySelectorAll("button.grid-face"); }

@@ -41,41 +41,22 @@
   }
 
   function card(face, index) {
-    const li = document.createElement("li");
-    li.className = "review-card";
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "review-face";
-    button.dataset.face = String(face.id);
-    button.setAttribute("aria-pressed", "false");
-    const canvas = document.createElement("canvas");
-    canvas.width = CROP;
-    canvas.height = CROP;
-    canvas.setAttribute("aria-hidden", "true");
-    const img = new Image();
-    img.addEventListener("load", function () { Likeness.drawCrop(canvas, img, face.box, 1.4); });
-    img.src = face.thumb_url;
     const caption = document.createElement("span");
-    caption.className = "review-caption";
     let text = face.score === null ? "" : msgs.score + " " + face.score.toFixed(2);
     if (face.edit_state) text += " · " + msgs.edit + ": " + face.edit_state;
     caption.textContent = text;
-    // The name is the visible text plus what pressing does (no aria-label that would hide
-    // the visible score from speech input: axe's label-content-name-mismatch).
-    const action = document.createElement("span");
-    action.className = "visually-hidden";
-    action.textContent = " " + msgs.reject_face.replace("%n", String(index + 1))
-      .replace("%f", face.title);
-    const mark = document.createElement("span");
-    mark.className = "reject-mark";
-    mark.textContent = msgs.rejected;
-    button.append(canvas, caption, action, mark);
-    button.addEventListener("click", function () {
-      const pressed = button.getAttribute("aria-pressed") === "true";
-      button.setAttribute("aria-pressed", pressed ? "false" : "true");
+    const made = Likeness.faceCard(face, CROP, caption, msgs.reject_face
+      .replace("%n", String(index + 1)).replace("%f", face.title), msgs.rejected);
+    const img = new Image();
+    img.addEventListener("load", function () {
+      Likeness.drawCrop(made.canvas, img, face.box, 1.4);
     });
-    li.append(button);
-    return li;
+    img.src = face.thumb_url;
+    made.button.addEventListener("click", function () {
+      const pressed = made.button.getAttribute("aria-pressed") === "true";
+      made.button.setAttribute("aria-pressed", pressed ? "false" : "true");
+    });
+    return made.li;
   }
 
   function render() {
