@@ -61,7 +61,14 @@ class Workers:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for proc in self.procs:
-            assert proc.wait(timeout=timeout) in (0, -signal.SIGKILL), self.tail(proc)
+            try:
+                code = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()   # don't leave it running; fail with what it was doing
+                proc.wait()
+                raise AssertionError(f"worker ignored SIGTERM for {timeout} s:\n"
+                                     + self.tail(proc)) from None
+            assert code in (0, -signal.SIGKILL), self.tail(proc)
 
     def tail(self, proc: subprocess.Popen) -> str:
         index = self.procs.index(proc)
