@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, update
 
 from likeness.db import queue, review
 from likeness.db.progress import grid_floor
@@ -49,18 +49,10 @@ def proposals_for(conn: Connection, project_id: int, user_id: int, k: int = DEFA
                  faces.c.score >= grid_floor(conn, project_id))
     if held:
         where = and_(where, faces.c.id.not_in(held))
-    # Backwards on ix_faces_project_score (project_id, label, score): the scan stops after k
-    # rows, so only those are locked (SKIP LOCKED: two labellers never wait for each other).
-    query = (select(faces.c.id).where(where)
-             .order_by(faces.c.score.desc(), faces.c.id.desc()).limit(k))
-    if conn.dialect.name != "sqlite":
-        query = (query.with_hint(faces, "FORCE INDEX (ix_faces_project_score)", "mysql")
-                 .with_hint(faces, "FORCE INDEX (ix_faces_project_score)", "mariadb")
-                 .with_for_update(skip_locked=True))
-    ids = [row.id for row in conn.execute(query)]
+    ids = queue.reserve_ids(conn, where, k, best_first=True)
     if not ids or len(ids) < at_least:
         return []
-    conn.execute(queue._by_primary_key(update(faces).where(faces.c.id.in_(ids))
+    conn.execute(queue.by_primary_key(update(faces).where(faces.c.id.in_(ids))
                                        .values(reserved_by=user_id, reserved_until=until)))
     return queue.face_details(conn, ids)
 

@@ -98,17 +98,22 @@ def skipped_by(conn: Connection, project_id: int, user_id: int,
     return sorted({r.face_id for r in rows if r.answer == "skip" and r.id not in undone})
 
 
-def _reserve_ids(conn: Connection, where: ColumnElement[bool], k: int) -> list[int]:
-    """Up to k ids in queue order, locked (SKIP LOCKED) until the caller's commit.
+def reserve_ids(conn: Connection, where: ColumnElement[bool], k: int, *,
+                best_first: bool = False) -> list[int]:
+    """Up to k ids in queue order (``best_first``: highest score first), locked (SKIP LOCKED)
+    until the caller's commit.
 
-    The order must follow ix_faces_queue so the scan stops after k rows: a sort (filesort)
-    would lock every matching row and starve concurrent labellers.
+    The order must follow an index (ix_faces_queue, or ix_faces_project_score backwards) so the
+    scan stops after k rows: a sort (filesort) would lock every matching row and starve
+    concurrent labellers.
     """
-    query = select(faces.c.id).where(where).order_by(faces.c.priority, faces.c.id).limit(k)
+    index, order = (("ix_faces_project_score", (faces.c.score.desc(), faces.c.id.desc()))
+                    if best_first else ("ix_faces_queue", (faces.c.priority, faces.c.id)))
+    query = select(faces.c.id).where(where).order_by(*order).limit(k)
     if conn.dialect.name != "sqlite":
         # On small tables the optimizer prefers scan + sort, which locks every row.
-        query = (query.with_hint(faces, "FORCE INDEX (ix_faces_queue)", "mysql")
-                 .with_hint(faces, "FORCE INDEX (ix_faces_queue)", "mariadb")
+        query = (query.with_hint(faces, f"FORCE INDEX ({index})", "mysql")
+                 .with_hint(faces, f"FORCE INDEX ({index})", "mariadb")
                  .with_for_update(skip_locked=True))
     return [row.id for row in conn.execute(query)]
 
@@ -133,28 +138,31 @@ def next_faces(conn: Connection, project_id: int, user_id: int, k: int = 5, *,
     where = askable(project_id, user_id, now, skipped_by(conn, project_id, user_id))
     if held:
         where = and_(where, faces.c.id.not_in(held))
-    done = not include_unlikely and progress.is_done(conn, project_id)
-    # Three scans on ix_faces_queue, each stopping after k rows: provisional seeds no model
-    # run has scored yet (a model run ranks seeds first itself), then scored faces by priority,
-    # then other faces not scored yet (new files), which never jump ahead. Once the model says
-    # it is done, faces it finds unlikely are left out unless the labeller asks for them.
-    ids: list[int] = []
-    for part in (and_(faces.c.priority.is_(None), faces.c.source == "seed"),
-                 and_(faces.c.priority.is_not(None),
-                      faces.c.score >= UNLIKELY if done else true()),
-                 None if done else faces.c.priority.is_(None)):
-        if part is None or len(ids) >= k:
-            continue
-        scan = and_(where, part, faces.c.id.not_in(ids)) if ids else and_(where, part)
-        ids += _reserve_ids(conn, scan, k - len(ids))
+    # Each scan stops after k rows. First provisional seeds no model run has scored yet (a
+    # model run ranks the seeds first itself).
+    ids = reserve_ids(conn, and_(where, faces.c.priority.is_(None), faces.c.source == "seed"), k)
+    if ids:
+        where = and_(where, faces.c.id.not_in(ids))
+    if progress.is_done(conn, project_id) and not include_unlikely:
+        # Done for now: only the few faces the model does not find unlikely, likeliest first
+        # (a range of ix_faces_project_score, not a walk over every unlikely face).
+        ids += reserve_ids(conn, and_(where, faces.c.score >= UNLIKELY), k - len(ids),
+                           best_first=True)
+    else:
+        # Scored faces by priority, then faces no model run has scored yet (new files), which
+        # never jump ahead of them.
+        for part in (faces.c.priority.is_not(None), faces.c.priority.is_(None)):
+            if len(ids) < k:
+                scan = and_(where, part, faces.c.id.not_in(ids)) if ids else and_(where, part)
+                ids += reserve_ids(conn, scan, k - len(ids))
     if not ids:
         return []
-    conn.execute(_by_primary_key(update(faces).where(faces.c.id.in_(ids))
+    conn.execute(by_primary_key(update(faces).where(faces.c.id.in_(ids))
                                  .values(reserved_by=user_id, reserved_until=until)))
     return _details(conn, ids, until)
 
 
-def _by_primary_key(statement: Update) -> Update:
+def by_primary_key(statement: Update) -> Update:
     """Lock faces rows through the primary key only. Scanning the reserved_by index instead
     locks its entries before the rows, the reverse of an answer (row first, then the index
     entry it changes): a renew racing the same user's answer deadlocked on MariaDB."""
@@ -164,7 +172,7 @@ def _by_primary_key(statement: Update) -> Update:
 
 def renew(conn: Connection, user_id: int, face_ids: Sequence[int], until: dt.datetime) -> int:
     """Extend this user's reservations (only those still theirs); returns how many."""
-    return conn.execute(_by_primary_key(
+    return conn.execute(by_primary_key(
         update(faces).where(faces.c.id.in_(sorted(face_ids)), faces.c.reserved_by == user_id,
                             faces.c.label.is_(None))
         .values(reserved_until=until))).rowcount
@@ -174,7 +182,7 @@ def release(conn: Connection, user_id: int, face_ids: Sequence[int]) -> int:
     """Give faces back (the page was closed): others may get them at once."""
     if not face_ids:
         return 0
-    return conn.execute(_by_primary_key(
+    return conn.execute(by_primary_key(
         update(faces).where(faces.c.id.in_(sorted(face_ids)), faces.c.reserved_by == user_id)
         .values(reserved_by=None, reserved_until=None))).rowcount
 
