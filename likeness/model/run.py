@@ -19,7 +19,7 @@ from likeness.model.encodings import as_matrix
 UNLABELLED, NO, YES, NOT_FACE = -1, 0, 1, 2
 # Faces scoring at least this (best of their image, no confirmed target there) are likely
 # enough to show in the classify page's confirmation grid: one click per wrong face is far
-# cheaper than one question per face. Chosen on half of the benchmark's people (README).
+# cheaper than one question per face. In the benchmark's sweep 0.7-0.8 did best (README).
 LIKELY = 0.8
 
 
