@@ -42,3 +42,22 @@ def test_failure_requeues_with_delay_or_ends(engine):
         assert jobs.get(conn, job_id).state == "queued"
         jobs.fail(conn, job_id, "w1", "not ours")  # a worker without the lease changes nothing
         assert jobs.get(conn, job_id).state == "queued"
+
+
+def test_an_answers_retrain_brings_forward_one_put_off_after_new_images(engine):
+    """New images put a retrain off for 10 s; the labeller's first answer must not wait for it
+    (measured end to end: 7 answers before the first model). A short put-off stays."""
+    with engine.begin() as conn:
+        project_id = f.project(conn, f.user(conn))
+        first = jobs.enqueue_train(conn, project_id, delay=dt.timedelta(seconds=10))
+        assert jobs.claim_next(conn, "w1", 60) is None          # put off: not ready yet
+        assert jobs.enqueue_train(conn, project_id, delay=dt.timedelta(seconds=10)) is None
+        assert jobs.claim_next(conn, "w1", 60) is None          # more images: still put off
+        assert jobs.enqueue_train(conn, project_id) is None     # an answer: one job, ready now
+        job = jobs.claim_next(conn, "w1", 60)
+        assert job is not None and job.id == first
+        jobs.finish(conn, job.id, "w1", {"rerun_after": 2})
+    with engine.begin() as conn:
+        rerun = jobs.enqueue_train(conn, project_id, delay=dt.timedelta(seconds=2))
+        assert jobs.enqueue_train(conn, project_id) is None     # within RETRAIN_SOON: stays
+        assert rerun is not None and jobs.claim_next(conn, "w1", 60) is None

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from likeness.db import training
+from likeness.db import jobs, training
 from likeness.db.jobs import Job
 from likeness.model import run as model_run
 from likeness.model.run import labels_from_strings, nullable
 from worker.context import WorkerContext
 
 log = logging.getLogger("likeness.worker.train")
-RERUN_AFTER_SECONDS = 3
+RERUN_AFTER_SECONDS = int(jobs.RETRAIN_SOON.total_seconds())
 
 
 def run(ctx: WorkerContext, job: Job) -> dict[str, Any]:

@@ -20,6 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from likeness.db import claims
 from likeness.db.schema import inserted_id, jobs, utcnow
 
+# How soon a retrain that answers asked for starts at the latest (worker.train reruns after
+# answers that came during training this long after, to batch them).
+RETRAIN_SOON = dt.timedelta(seconds=3)
+
 
 class JobKind(StrEnum):
     CRAWL = "crawl"            # list a project's category tree into images
@@ -45,12 +49,23 @@ def enqueue_seed(conn: Connection, project_id: int) -> int | None:
 
 def enqueue_train(conn: Connection, project_id: int, *, force: bool = False,
                   delay: dt.timedelta | None = None) -> int | None:
-    """Retrain soon. While a train job is still queued it will see everything that changed
-    until it starts, so the common case is one indexed read instead of a failing insert."""
+    """Retrain soon (after ``delay``, if given). While a train job is still queued it will see
+    everything that changed until it starts, so the common case is one indexed read instead of
+    a failing insert. A retrain wanted now (answers: the labeller waits for the next grid)
+    brings forward a queued one that was put off for long (the images unit waits
+    ``TRAIN_DELAY`` for more faces); a short put-off (a rerun batching answers that came
+    during training) stays, so a big project does not retrain after every answer."""
     key = dedupe_key(JobKind.TRAIN, project_id)
-    if not force and conn.execute(select(jobs.c.id).where(
-            jobs.c.dedupe_key == key, jobs.c.state == "queued")).first() is not None:
-        return None
+    if not force:
+        queued = conn.execute(select(jobs.c.id, jobs.c.run_after).where(
+            jobs.c.dedupe_key == key, jobs.c.state == "queued")).first()
+        if queued is not None:
+            now = utcnow()
+            if delay is None and queued.run_after is not None \
+                    and queued.run_after > now + RETRAIN_SOON:
+                conn.execute(update(jobs).where(jobs.c.id == queued.id,
+                                                jobs.c.state == "queued").values(run_after=now))
+            return None
     return enqueue(conn, JobKind.TRAIN, project_id=project_id, dedupe_key=key,
                    payload={"force": True} if force else None,
                    run_after=utcnow() + delay if delay else None)
