@@ -40,11 +40,7 @@ import argparse
 import datetime as dt
 import os
 import random
-import re
-import shlex
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,84 +51,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import requests
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import face_dataset  # noqa: E402
+from bench.deployed import Client, start_tool  # noqa: E402
 from standin import Catalog, StandIn, build_from_faces  # noqa: E402
 
 USER = "Likeness Tester"
 MIXED = ("Category:Likeness test files", 3)
 MATCH_DISTANCE = 0.6
-
-
-# --- the tool and the stand-in, as processes ----------------------------------------------------
-
-@dataclass
-class Tool:
-    base: str
-    procs: dict[str, subprocess.Popen]
-    logs: Path
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def procfile() -> dict[str, str]:
-    lines = (REPO / "Procfile").read_text().splitlines()
-    return dict(line.split(": ", 1) for line in lines if line.strip())
-
-
-def start_tool(standin: StandIn, workdir: Path, database_url: str | None) -> Tool:
-    """Migrate, then gunicorn and one worker exactly as the Procfile starts them."""
-    port = free_port()
-    venv_bin = str(Path(sys.executable).parent)
-    env = {**os.environ, **standin.env(), "PATH": venv_bin + os.pathsep + os.environ["PATH"],
-           "TOOL_SECRET_KEY": uuid.uuid4().hex, "TOOL_SECURE_COOKIES": "false",
-           "TOOL_DATA_DIR": str(workdir), "TOOL_WORKER__POLL_INTERVAL": "0.3",
-           "TOOL_EDITS__PACE_SECONDS": "0", "LIKENESS_CONFIG": str(workdir / "none.yaml"),
-           "PYTHONUNBUFFERED": "1"}
-    if database_url:
-        env["TOOL_DATABASE__URL"] = database_url
-    commands = procfile()
-    logs = workdir / "logs"
-    logs.mkdir(exist_ok=True)
-    subprocess.run(shlex.split(commands["migrate"]), cwd=REPO, env=env, check=True,
-                   capture_output=True)
-
-    def start(name: str, command: str) -> subprocess.Popen:
-        out = (logs / f"{name}.log").open("wb")
-        return subprocess.Popen(shlex.split(command), cwd=REPO, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-
-    web = commands["web"].replace("0.0.0.0:8000", f"127.0.0.1:{port}")
-    tool = Tool(f"http://127.0.0.1:{port}",
-                {"web": start("web", web), "worker": start("worker", commands["worker"])}, logs)
-    wait_for(lambda: _up(tool.base), 60, "gunicorn")
-    return tool
-
-
-def _up(base: str) -> bool:
-    try:
-        return requests.get(base + "/healthz", timeout=5).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float = 0.5) -> Any:
@@ -143,36 +72,6 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float =
             return value
         time.sleep(every)
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-class Client:
-    """A requests session that behaves like the UI: CSRF header and same Origin on writes."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.http = requests.Session()
-        self.csrf = ""
-
-    def login(self) -> None:
-        page = self.http.get(self.base + "/login/wikimedia", timeout=30)  # follows the dance
-        page.raise_for_status()
-        html = self.http.get(self.base + "/", timeout=10).text
-        found = re.search(r'name="csrf-token" content="([^"]+)"', html)
-        assert found, "no CSRF token on the home page"
-        self.csrf = found.group(1)
-        me = self.get("/api/me")
-        assert me["user"]["username"] == USER, me
-
-    def post(self, path: str, body: dict) -> dict:
-        headers = {"X-CSRF-Token": self.csrf, "Origin": self.base}
-        response = self.http.post(self.base + path, json=body, headers=headers, timeout=30)
-        assert response.status_code < 300, (path, response.status_code, response.text[:300])
-        return response.json()
-
-    def get(self, path: str) -> dict:
-        response = self.http.get(self.base + path, timeout=30)
-        assert response.status_code == 200, (path, response.text[:300])
-        return response.json()
 
 
 # --- ground truth ---------------------------------------------------------------------------
@@ -360,12 +259,12 @@ class Labeller:
         return bool(snap["model"]) and utc(snap["model"]["trained_at"]) > last
 
     def grid_page(self, at_least: int) -> bool:
-        faces = self.client.post(self.api + "/grid/next", {"k": 12, "min": at_least})["faces"]
+        faces = self.client.post_ok(self.api + "/grid/next", {"k": 12, "min": at_least})["faces"]
         if not faces:
             return False
         confirm = [f["id"] for f in faces if self.truth.by_face.get(f["id"])]
         reject = [f["id"] for f in faces if f["id"] not in confirm]
-        self.client.post(self.api + "/grid", {"confirm": confirm, "reject": reject,
+        self.client.post_ok(self.api + "/grid", {"confirm": confirm, "reject": reject,
                                               "token": uuid.uuid4().hex})
         self.answered()
         self.out.pages += 1
@@ -382,12 +281,12 @@ class Labeller:
                   flush=True)
 
     def single(self) -> bool:
-        faces = self.client.post(self.api + "/queue/next", {"k": 1})["faces"]
+        faces = self.client.post_ok(self.api + "/queue/next", {"k": 1})["faces"]
         if not faces:
             return False
         face = faces[0]
         yes = bool(self.truth.by_face.get(face["id"]))
-        self.client.post(self.api + "/answers", {"face_id": face["id"],
+        self.client.post_ok(self.api + "/answers", {"face_id": face["id"],
                                                  "answer": "yes" if yes else "no",
                                                  "token": uuid.uuid4().hex})
         self.answered()
@@ -450,7 +349,7 @@ def run_project(client: Client, catalog: Catalog, faces_dir: Path, fs: face_data
     category, depth = (person.category, 1) if kind == "own" else MIXED
     expected = files_in_tree(catalog, category, depth)
     created_at = time.monotonic()
-    project = client.post("/api/projects", {"item": person.qid, "category": category,
+    project = client.post_ok("/api/projects", {"item": person.qid, "category": category,
                                             "depth": depth})["project"]
     api = f"/api/projects/{project['id']}"
 
@@ -554,10 +453,13 @@ def main(argv: list[str] | None = None) -> int:
     tool = None
     outcomes: list[Outcome] = []
     try:
-        tool = start_tool(standin, workdir, args.database_url)
+        env = standin.env()
+        if args.database_url:
+            env["TOOL_DATABASE__URL"] = args.database_url
+        tool = start_tool(env, workdir)
         standin.set_next_user(USER)
         client = Client(tool.base)
-        client.login()
+        assert client.login() == USER
         for slug in people:
             for kind in kinds:
                 outcome = run_project(client, catalog, faces_dir, fs, slug, kind, args)

@@ -23,7 +23,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.deployed import free_port  # noqa: E402
 from likeness.db import queue  # noqa: E402
 from likeness.db import users as users_db  # noqa: E402
 from likeness.db.engine import engine_for_url  # noqa: E402
@@ -186,7 +186,7 @@ class Server:
     def __init__(self, url: str, workdir: Path, workers: int, threads: int) -> None:
         self.log = workdir / "access.log"
         self.log.write_text("")
-        self.port = _free_port()
+        self.port = free_port()
         self.secret = secrets.token_urlsafe(32)
         env = {**os.environ, "LIKENESS_CONFIG": "/nonexistent/config.yaml",
                "TOOL_DATABASE__URL": url, "TOOL_SECRET_KEY": self.secret,
@@ -244,12 +244,6 @@ class Server:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run_load(server: Server, labellers: list[User], project_id: int, seconds: float,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import requests
 
+from bench.deployed import free_port, healthy, procfile
 from likeness.config import REPO_ROOT
 from likeness.logs import JsonFormatter, ScrubSecrets, scrub
-from tests.test_e2e_deployed import free_port, procfile
 from tests.waiting import wait_for
 
 CODE, STATE, INVITE = "SeCrEtCoDe42", "SeCrEtStAtE42", "SeCrEtInViTe42"
@@ -40,7 +40,7 @@ def test_gunicorn_access_log_has_no_oauth_or_invite_codes(db_url, tmp_path):
                                stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _up(base), 60, "gunicorn", log=log_path)
+        wait_for(lambda: healthy(base), 60, "gunicorn", log=log_path)
         callback = requests.get(f"{base}/login/wikimedia/authorized?code={CODE}&state={STATE}",
                                 allow_redirects=False, timeout=10)
         assert callback.status_code == 302
@@ -55,13 +55,6 @@ def test_gunicorn_access_log_has_no_oauth_or_invite_codes(db_url, tmp_path):
     assert "/join/[redacted]" in text
     for secret in (CODE, STATE, INVITE):
         assert secret not in text
-
-
-def _up(base: str) -> bool:
-    try:
-        return requests.get(base + "/healthz", timeout=5).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def test_json_log_lines_are_scrubbed():
