@@ -620,6 +620,10 @@ def test_grid_page_click_out_confirm_and_undo(live: Live) -> None:
     assert page.text_content("#stop-done-text") == message
     page.wait_for_function("() => document.getElementById('classify').dataset.state === 'empty'")
     assert not page.locator("#empty").is_visible()      # the done message says it instead
+    assert not page.locator(".classify-layout").is_visible()   # no empty face panel ...
+    assert not page.get_by_role("button", name="Yes").is_visible()  # ... nor answer buttons
+    assert page.get_by_role("button", name="Undo U").is_visible()   # but Undo stays
+    assert page.get_by_role("link", name="Send the confirmed faces to Commons").is_visible()
     assert axe_violations(page) == []
     shot(page, "13-done-for-now")
     with page.expect_request(lambda r: r.url.endswith("/queue/next")
