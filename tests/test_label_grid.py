@@ -273,6 +273,11 @@ def test_stop_signal_in_progress_and_done_leaves_out_unlikely_faces(setup, engin
     html = s["helper"].get(f"/projects/{s['project']}/progress").get_data(as_text=True)
     assert "Done for now: 0 found, about 0–1 left." in html
     assert "Keep asking anyway" in html
+    # A run older than the latest answers never claims more than the faces still open.
+    _model_run(engine, s["project"], 50, 30.0)
+    stop = s["helper"].get(api(s, "/progress")).json["stop"]
+    open_faces = len(s["faces"])
+    assert stop["uncertain"] == open_faces and stop["left_high"] == open_faces
 
 
 def test_classify_page_has_the_grid_and_stop_signal(setup):

@@ -124,12 +124,15 @@ def is_done(conn: Connection, project_id: int) -> bool:
 
 
 def stop_signal(conn: Connection, project_id: int, p: Progress) -> StopSignal:
+    """The latest run's estimate, never more than the faces still unanswered (answers given
+    since that run are not in its counts yet)."""
     latest = latest_stop(conn, project_id)
     if latest is None:
         return StopSignal(p.faces_positive, p.faces_proposed, None, None, None, False)
-    low, high = stop.left_range(latest.expected_left)
-    return StopSignal(p.faces_positive, p.faces_proposed, latest.n_uncertain, low, high,
-                      latest.done)
+    open_faces = max(p.faces_total - p.faces_labelled, 0)
+    low, high = (min(n, open_faces) for n in stop.left_range(latest.expected_left))
+    return StopSignal(p.faces_positive, p.faces_proposed, min(latest.n_uncertain, open_faces),
+                      low, high, latest.done)
 
 
 def score_histogram(conn: Connection, project_id: int,
