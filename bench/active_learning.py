@@ -37,7 +37,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +114,6 @@ class Trace:
     estimate: list[float | None]
     proposal_precision: list[float | None]
     done: list[bool]
-    notes: list[str] = field(default_factory=list)
     audit: dict | None = None
     n_targets: int = 0
     single_drop: float = 0.0    # largest fall in recall that one answer alone would cause
@@ -186,8 +185,7 @@ def simulate(cat: Category, method: str, rng: np.random.Generator, batch: int,
     if method == "ours":
         seed_mask[int(rng.choice(np.flatnonzero(cat.single)))] = True
 
-    def record(proposed: np.ndarray, estimate: float | None, done: bool,
-               note: str = "") -> None:
+    def record(proposed: np.ndarray, estimate: float | None, done: bool) -> None:
         p, r = measure(cat, labels, proposed)
         trace.answers.append(answered)
         trace.actions.append(actions)
@@ -198,7 +196,6 @@ def simulate(cat: Category, method: str, rng: np.random.Generator, batch: int,
         trace.proposal_precision.append(
             float(cat.truth[proposed].mean()) if proposed.any() else None)
         trace.done.append(done)
-        trace.notes.append(note)
 
     def answer(faces: np.ndarray) -> None:
         labels[faces] = np.where(cat.truth[faces], model_run.YES, model_run.NO)
@@ -220,8 +217,7 @@ def simulate(cat: Category, method: str, rng: np.random.Generator, batch: int,
             left = result.work_left
             done = left is not None and left.done
             model = result.model
-            record(proposed, model.precision_estimate if model else None, done,
-                   f"uncertain {left.n_uncertain} left {left.expected_left:.2f}" if left else "")
+            record(proposed, model.precision_estimate if model else None, done)
             if model is not None:
                 trace.audit = model.calibration.get("audit")
             # the grid's faces, as the database selects them (progress.grid_floor)
