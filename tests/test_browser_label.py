@@ -606,7 +606,8 @@ def test_grid_page_click_out_confirm_and_undo(live: Live) -> None:
     with live.engine.begin() as conn:
         conn.execute(model_runs.insert().values(project_id=project_id, n_uncertain=0,
                                                 expected_left=0.2, expected_next=0.2))
-    message = "Done for now: 5 found, about 0–1 left."
+    # every face of this project is answered: nothing can be left to find
+    message = "Done for now: 5 found, about 0 left."
     page.goto(f"{live.base}/projects/{project_id}/progress")
     assert page.text_content("#stop-done-text") == message
     with page.expect_request(lambda r: r.url.endswith("/queue/next")
