@@ -107,39 +107,13 @@ def record(conn: Connection, *, project_id: int, face_id: int, user_id: int, ans
 
 
 def undo_latest(conn: Connection, *, project_id: int, user_id: int,
-                client_token: str | None = None, via: str = "classify",
-                now: dt.datetime | None = None, reserve_seconds: int = 120) -> Recorded | None:
-    """Take back this user's newest not-yet-undone answer in the project; None if none is left.
-
-    The face is reserved for the user again so the page can show it back at once.
-    """
-    check_token(client_token)
-    same: dict[str, Any] = {"project_id": project_id, "via": via, "undo": True}
-    if client_token:
-        previous = by_token(conn, user_id, client_token, **same)
-        if previous is not None:
-            return previous
-    target = _latest_answer(conn, project_id, user_id)
-    if target is None:
-        return None
-    now = now or utcnow()
-    # Lock the face first: concurrent answers on it serialise behind us.
-    conn.execute(select(faces.c.id).where(faces.c.id == target.face_id).with_for_update())
-    try:
-        with conn.begin_nested():
-            decision_id = inserted_id(conn.execute(insert(decisions).values(
-                project_id=project_id, face_id=target.face_id, user_id=user_id, answer="undo",
-                undoes_id=target.id, via=via, client_token=client_token, created_at=now,
-            )))
-    except IntegrityError:
-        previous = by_token(conn, user_id, client_token, **same) if client_token else None
-        if previous is None:
-            raise
-        return previous
-    done = _restore(conn, decision_id, target.face_id, user_id, now, reserve_seconds)
-    if target.answer != "skip":
-        request_training(conn, project_id)
-    return done
+                client_token: str | None = None, now: dt.datetime | None = None,
+                reserve_seconds: int = 120) -> Recorded | None:
+    """Take back this user's newest not-yet-undone answer in the project (a whole grid page,
+    see undo_page); the first undo, or None if nothing is left."""
+    undone = undo_page(conn, project_id=project_id, user_id=user_id, client_token=client_token,
+                       now=now, reserve_seconds=reserve_seconds)
+    return undone[0] if undone else None
 
 
 def undo_page(conn: Connection, *, project_id: int, user_id: int,
@@ -149,55 +123,51 @@ def undo_page(conn: Connection, *, project_id: int, user_id: int,
     (via 'grid', client token ``"<page token>:<face id>"``), every answer of that page.
 
     Returns the undo decisions, one per face brought back (empty if nothing was left); each face
-    is reserved for the user again unless someone else is being shown it. Idempotent per
-    ``client_token`` like ``undo_latest``: a retry returns the first request's undos.
+    is reserved for the user again unless someone else is being shown it, so the page can show
+    it back at once. Idempotent per ``client_token``: a retry returns the first request's undos.
     """
     check_token(client_token)
+    same: dict[str, Any] = {"project_id": project_id, "via": "classify", "undo": True}
     if client_token:
-        previous = by_token(conn, user_id, client_token, project_id=project_id, via="classify",
-                            undo=True)
+        previous = by_token(conn, user_id, client_token, **same)
         if previous is not None:
             return _page_undos(conn, user_id, previous)
     latest = _latest_answer(conn, project_id, user_id)
     if latest is None:
         return []
-    via = latest.via
-    prefix = page_prefix(via, latest.client_token)
-    if prefix is None:
-        done = undo_latest(conn, project_id=project_id, user_id=user_id,
-                           client_token=client_token, now=now,
-                           reserve_seconds=reserve_seconds)
-        return [done] if done is not None else []
+    prefix = page_prefix(latest.via, latest.client_token)
     now = now or utcnow()
 
-    def page() -> list[PageAnswer]:
+    def targets() -> list[Any]:
+        if prefix is None:
+            return [latest]
         return [row for row in by_page_token(conn, user_id, prefix)
-                if row.project_id == project_id and row.via == via and not row.undone]
+                if row.project_id == project_id and row.via == latest.via and not row.undone]
 
     # Lock the faces first, in id order: concurrent answers and undos on them serialise behind
     # us; then read the page again (another undo may have taken it back meanwhile).
-    conn.execute(select(faces.c.id).where(faces.c.id.in_(sorted(r.face_id for r in page())))
+    conn.execute(select(faces.c.id).where(faces.c.id.in_(sorted(r.face_id for r in targets())))
                  .order_by(faces.c.id).with_for_update())
     undone: list[Recorded] = []
-    for n, row in enumerate(page()):
+    answers = set()
+    for n, row in enumerate(targets()):
         # The first undo carries the request's token (a retry finds the page through it).
-        row_token = client_token if n == 0 else None
         try:
             with conn.begin_nested():
                 decision_id = inserted_id(conn.execute(insert(decisions).values(
                     project_id=project_id, face_id=row.face_id, user_id=user_id,
-                    answer="undo", undoes_id=row.id, via="classify", client_token=row_token,
-                    created_at=now)))
+                    answer="undo", undoes_id=row.id, via="classify",
+                    client_token=client_token if n == 0 else None, created_at=now)))
         except IntegrityError:
-            # The same retried request raced us and undid the page first.
-            previous = by_token(conn, user_id, client_token, project_id=project_id,
-                                via="classify", undo=True) if client_token else None
+            # The same retried request raced us and undid it first.
+            previous = by_token(conn, user_id, client_token, **same) if client_token else None
             if previous is None:
                 raise
             return _page_undos(conn, user_id, previous)
         done = _restore(conn, decision_id, row.face_id, user_id, now, reserve_seconds)
-        undone.append(dataclasses.replace(done, page=True))
-    if undone:
+        undone.append(dataclasses.replace(done, page=prefix is not None))
+        answers.add(row.answer)
+    if answers - {"skip"}:
         request_training(conn, project_id)
     return undone
 
