@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
@@ -105,12 +106,8 @@ class StopSignal:
         return asdict(self)
 
 
-def latest_stop(conn: Connection, project_id: int) -> stop.StopEstimate | None:
-    """The latest model run's estimate of the work left; None before the first one."""
-    run = conn.execute(
-        select(model_runs.c.n_uncertain, model_runs.c.expected_left, model_runs.c.expected_next)
-        .where(model_runs.c.project_id == project_id)
-        .order_by(model_runs.c.id.desc()).limit(1)).first()
+def work_left(run: Any) -> stop.StopEstimate | None:
+    """The stop estimate of a model_runs row (None before the first run, or a run without)."""
     if run is None or None in (run.n_uncertain, run.expected_left, run.expected_next):
         return None
     return stop.StopEstimate(int(run.n_uncertain), float(run.expected_left),
@@ -119,14 +116,16 @@ def latest_stop(conn: Connection, project_id: int) -> stop.StopEstimate | None:
 
 def is_done(conn: Connection, project_id: int) -> bool:
     """Whether the latest model run says further answers are unlikely to find more."""
-    latest = latest_stop(conn, project_id)
+    latest = work_left(conn.execute(
+        select(model_runs.c.n_uncertain, model_runs.c.expected_left, model_runs.c.expected_next)
+        .where(model_runs.c.project_id == project_id)
+        .order_by(model_runs.c.id.desc()).limit(1)).first())
     return latest is not None and latest.done
 
 
-def stop_signal(conn: Connection, project_id: int, p: Progress) -> StopSignal:
+def stop_signal(p: Progress, latest: stop.StopEstimate | None) -> StopSignal:
     """The latest run's estimate, never more than the faces still unanswered (answers given
     since that run are not in its counts yet)."""
-    latest = latest_stop(conn, project_id)
     if latest is None:
         return StopSignal(p.faces_positive, p.faces_proposed, None, None, None, False)
     open_faces = max(p.faces_total - p.faces_labelled, 0)

@@ -107,7 +107,10 @@ def last_decision_id(conn: Connection, project_id: int) -> int:
 
 
 def latest_run(conn: Connection, project_id: int) -> Any:
-    return conn.execute(select(model_runs).where(model_runs.c.project_id == project_id)
+    """The project's newest model_runs row, without the serialised model (read by every
+    progress poll, which needs only its counts and estimates)."""
+    columns = [c for c in model_runs.c if c.name != "params"]
+    return conn.execute(select(*columns).where(model_runs.c.project_id == project_id)
                         .order_by(model_runs.c.id.desc()).limit(1)).first()
 
 

@@ -25,13 +25,12 @@ def snapshot(project_id: int) -> dict:
         histogram = progress_db.score_histogram(conn, project_id)
         worker = progress_db.worker_status(conn, config().worker.heartbeat_stale_seconds)
         run = training.latest_run(conn, project_id)
-        stop = progress_db.stop_signal(conn, project_id, bars)
     return {
         "model": model_summary(run),
         "progress": bars.as_json(),
         "bars": bar_rows(bars),
         "histogram": histogram,
-        "stop": stop.as_json(),
+        "stop": progress_db.stop_signal(bars, progress_db.work_left(run)).as_json(),
         "worker": {"alive": worker.alive,
                    "latest_heartbeat": worker.latest_heartbeat.isoformat() + "Z"
                    if worker.latest_heartbeat else None},
