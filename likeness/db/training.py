@@ -29,6 +29,7 @@ from likeness.model.encodings import stack
 from likeness.model.run import RunResult
 
 WRITE_BATCH = 5000
+PROPOSAL_SCREENS = ("grid", "review")   # screens that show faces for their high score
 MAX_SHARED = 500
 
 
@@ -71,16 +72,18 @@ def answered_as_proposals(conn: Connection, project_id: int) -> set[int]:
     """Faces whose current label comes from a grid or review answer: shown because the model
     scored them high, so their answers must not fit its weights (see classifier.train)."""
     undo = decisions.alias("u")
+    shown = select(decisions.c.face_id).where(decisions.c.project_id == project_id,
+                                              decisions.c.via.in_(PROPOSAL_SCREENS))
     latest: dict[int, str] = {}
     for face_id, via in conn.execute(
             select(decisions.c.face_id, decisions.c.via)
-            .where(decisions.c.project_id == project_id,
+            .where(decisions.c.project_id == project_id, decisions.c.face_id.in_(shown),
                    decisions.c.answer.in_(tuple(LABEL_OF)),
                    ~exists().where((undo.c.undoes_id == decisions.c.id)
                                    & (undo.c.answer == "undo")))
             .order_by(decisions.c.id)):
         latest[face_id] = via
-    return {face for face, via in latest.items() if via in ("grid", "review")}
+    return {face for face, via in latest.items() if via in PROPOSAL_SCREENS}
 
 
 def shared_prior(conn: Connection, project_id: int, limit: int = MAX_SHARED) -> np.ndarray:
