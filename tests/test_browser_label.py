@@ -610,6 +610,9 @@ def test_grid_page_click_out_confirm_and_undo(live: Live) -> None:
     message = "Done for now: 5 found, about 0 left."
     page.goto(f"{live.base}/projects/{project_id}/progress")
     assert page.text_content("#stop-done-text") == message
+    page.evaluate("document.getElementById('stop-done-text').textContent = ''")
+    page.wait_for_function("() => document.getElementById('progress').dataset.updated")
+    assert page.text_content("#stop-done-text") == message   # as the live poll writes it
     with page.expect_request(lambda r: r.url.endswith("/queue/next")
                              and '"more":true' in (r.post_data or "")):
         page.get_by_role("link", name="Keep asking anyway").click()

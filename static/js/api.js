@@ -15,6 +15,9 @@
  *       size x size canvas for the crop, the visible `caption` element, a visually hidden
  *       `name` (what pressing does; the accessible name keeps the visible text) and the
  *       `mark` shown while pressed.
+ *   Likeness.stopText(stop, msgs) -> {open, done}
+ *       the stop signal's two sentences (progress API `stop`), from the templates
+ *       msgs.stop_open ("{uncertain}", "{left}") and msgs.stop_done ("{found}", "{left}").
  */
 (function () {
   "use strict";
@@ -106,6 +109,18 @@
     return { li: li, button: button, canvas: canvas };
   }
 
+  function stopText(stop, msgs) {
+    const values = { uncertain: stop.uncertain, found: stop.found,
+                     left: stop.left_low === stop.left_high ? String(stop.left_low)
+                       : stop.left_low + "–" + stop.left_high };
+    function fill(template) {
+      return template.replace(/\{(\w+)\}/g, function (all, name) {
+        return name in values ? String(values[name]) : all;
+      });
+    }
+    return { open: fill(msgs.stop_open), done: fill(msgs.stop_done) };
+  }
+
   window.Likeness = { api: api, send: send, token: token, drawCrop: drawCrop,
-                      faceCard: faceCard, csrfToken: csrfToken };
+                      faceCard: faceCard, stopText: stopText, csrfToken: csrfToken };
 }());

@@ -324,12 +324,6 @@
 
   // --- the stop signal ---------------------------------------------------------------------
 
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (all, name) {
-      return name in values ? String(values[name]) : all;
-    });
-  }
-
   function showStop(signal) {
     stop = signal;
     if (!signal || signal.uncertain === null || signal.uncertain === undefined) {
@@ -337,13 +331,12 @@
       root.dataset.done = "";
       return;
     }
-    const left = signal.left_low === signal.left_high ? String(signal.left_low)
-      : signal.left_low + "–" + signal.left_high;
+    const text = Likeness.stopText(signal, msgs);
     el.stop.hidden = false;
     el.stopOpen.hidden = signal.done;
-    el.stopOpen.textContent = fill(msgs.stop_open, { uncertain: signal.uncertain, left: left });
+    el.stopOpen.textContent = text.open;
     el.stopDone.hidden = !signal.done;
-    el.stopDoneText.textContent = fill(msgs.stop_done, { found: signal.found, left: left });
+    el.stopDoneText.textContent = text.done;
     el.keepAsking.hidden = more;
     el.stopMore.hidden = !more;
     root.dataset.done = signal.done ? "1" : "";

@@ -43,24 +43,16 @@
     document.getElementById("model-recall").textContent = percent(model.recall);
   }
 
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (all, name) {
-      return name in values ? String(values[name]) : all;
-    });
-  }
-
   function updateStop(stop) {
     const box = document.getElementById("stop-signal");
     box.hidden = !stop || stop.uncertain === null;
     if (box.hidden) return;
-    const left = stop.left_low === stop.left_high ? String(stop.left_low)
-      : stop.left_low + "–" + stop.left_high;
+    const text = Likeness.stopText(stop, msgs);
     const open = document.getElementById("stop-open");
     open.hidden = stop.done;
-    open.textContent = fill(msgs.stop_open, { uncertain: stop.uncertain, left: left });
+    open.textContent = text.open;
     document.getElementById("stop-done").hidden = !stop.done;
-    document.getElementById("stop-done-text").textContent =
-      fill(msgs.stop_done, { found: stop.found, left: left });
+    document.getElementById("stop-done-text").textContent = text.done;
   }
 
   function drawHistogram(histogram, threshold) {
