@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, and_, update
+from sqlalchemy import Connection, and_
 
 from likeness.db import queue, review
 from likeness.db.progress import grid_floor
@@ -44,17 +44,10 @@ def proposals_for(conn: Connection, project_id: int, user_id: int, k: int = DEFA
     k = max(0, min(int(k), MAX_K))
     if k == 0:
         return []
-    where = and_(queue.askable(project_id, user_id, now,
-                               queue.skipped_by(conn, project_id, user_id)),
+    where = and_(queue.open_to(conn, project_id, user_id, held, now),
                  faces.c.score >= grid_floor(conn, project_id))
-    if held:
-        where = and_(where, faces.c.id.not_in(held))
     ids = queue.reserve_ids(conn, where, k, best_first=True)
-    if not ids or len(ids) < at_least:
-        return []
-    conn.execute(queue.by_primary_key(update(faces).where(faces.c.id.in_(ids))
-                                       .values(reserved_by=user_id, reserved_until=until)))
-    return queue.face_details(conn, ids)
+    return queue.hand_out(conn, user_id, ids if len(ids) >= at_least else [], until)
 
 
 def submit(conn: Connection, project_id: int, user_id: int, *, confirm: Sequence[int],

@@ -135,9 +135,7 @@ def next_faces(conn: Connection, project_id: int, user_id: int, k: int = 5, *,
     k = max(0, min(int(k), MAX_BATCH))
     if k == 0:
         return []
-    where = askable(project_id, user_id, now, skipped_by(conn, project_id, user_id))
-    if held:
-        where = and_(where, faces.c.id.not_in(held))
+    where = open_to(conn, project_id, user_id, held, now)
     # Each scan stops after k rows. First provisional seeds no model run has scored yet (a
     # model run ranks the seeds first itself).
     ids = reserve_ids(conn, and_(where, faces.c.priority.is_(None), faces.c.source == "seed"), k)
@@ -155,14 +153,28 @@ def next_faces(conn: Connection, project_id: int, user_id: int, k: int = 5, *,
             if len(ids) < k:
                 scan = and_(where, part, faces.c.id.not_in(ids)) if ids else and_(where, part)
                 ids += reserve_ids(conn, scan, k - len(ids))
+    return hand_out(conn, user_id, ids, until)
+
+
+def open_to(conn: Connection, project_id: int, user_id: int, held: Sequence[int],
+            now: dt.datetime) -> ColumnElement[bool]:
+    """Faces this user may be handed now: askable, and not among those the page ``held``."""
+    where = askable(project_id, user_id, now, skipped_by(conn, project_id, user_id))
+    return and_(where, faces.c.id.not_in(held)) if held else where
+
+
+def hand_out(conn: Connection, user_id: int, ids: list[int],
+             until: dt.datetime) -> list[QueuedFace]:
+    """Reserve ``ids`` (locked by reserve_ids) for the user until ``until``; their details,
+    in that order."""
     if not ids:
         return []
-    conn.execute(by_primary_key(update(faces).where(faces.c.id.in_(ids))
+    conn.execute(_by_primary_key(update(faces).where(faces.c.id.in_(ids))
                                  .values(reserved_by=user_id, reserved_until=until)))
     return _details(conn, ids, until)
 
 
-def by_primary_key(statement: Update) -> Update:
+def _by_primary_key(statement: Update) -> Update:
     """Lock faces rows through the primary key only. Scanning the reserved_by index instead
     locks its entries before the rows, the reverse of an answer (row first, then the index
     entry it changes): a renew racing the same user's answer deadlocked on MariaDB."""
@@ -172,7 +184,7 @@ def by_primary_key(statement: Update) -> Update:
 
 def renew(conn: Connection, user_id: int, face_ids: Sequence[int], until: dt.datetime) -> int:
     """Extend this user's reservations (only those still theirs); returns how many."""
-    return conn.execute(by_primary_key(
+    return conn.execute(_by_primary_key(
         update(faces).where(faces.c.id.in_(sorted(face_ids)), faces.c.reserved_by == user_id,
                             faces.c.label.is_(None))
         .values(reserved_until=until))).rowcount
@@ -182,7 +194,7 @@ def release(conn: Connection, user_id: int, face_ids: Sequence[int]) -> int:
     """Give faces back (the page was closed): others may get them at once."""
     if not face_ids:
         return 0
-    return conn.execute(by_primary_key(
+    return conn.execute(_by_primary_key(
         update(faces).where(faces.c.id.in_(sorted(face_ids)), faces.c.reserved_by == user_id)
         .values(reserved_by=None, reserved_until=None))).rowcount
 
